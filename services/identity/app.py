@@ -1,0 +1,111 @@
+"""The identity process: the front door's pages and the account provisioning
+consumer."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request, Response
+from fastapi.staticfiles import StaticFiles
+from faststream.kafka import KafkaBroker
+
+from services.identity import sessions, web
+from services.identity.consumers import register_consumers
+from services.identity.links_client import LinksClient
+from services.identity.settings import Settings
+from shared.db import create_pool
+from shared.logging import correlation_id_var, get_logger, new_correlation_id
+
+logger = get_logger(__name__)
+
+SCHEMA = "identity"
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the application; connections open when its lifespan starts."""
+    broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
+    app = FastAPI(
+        title="EduConnect", lifespan=_lifespan, docs_url=None, redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.broker = broker
+    register_consumers(broker, lambda: app.state.pool)
+
+    app.mount(
+        "/static",
+        StaticFiles(directory=Path(__file__).parent / "static"),
+        name="static",
+    )
+    app.include_router(web.router)
+    web.register_error_pages(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        """Answer while the process is up."""
+        return {"status": "ok"}
+
+    @app.middleware("http")
+    async def session_and_headers(request: Request, call_next) -> Response:
+        """Bind a correlation id, load or start the browser session, store it
+        after the page, and add the security headers."""
+        correlation_id_var.set(
+            request.headers.get("X-Correlation-ID") or new_correlation_id()
+        )
+        if request.url.path.startswith("/static") or request.url.path == "/healthz":
+            return await call_next(request)
+
+        pool = app.state.pool
+        token = request.cookies.get(sessions.COOKIE_NAME)
+        session = await sessions.load(pool, token) or await sessions.create(
+            pool, settings.session_minutes
+        )
+        request.state.session = session
+
+        response = await call_next(request)
+
+        current = request.state.session
+        if current is None:
+            response.delete_cookie(sessions.COOKIE_NAME, path="/")
+        else:
+            await sessions.save(pool, current, settings.session_minutes)
+            if current.token != token:
+                response.set_cookie(
+                    sessions.COOKIE_NAME,
+                    current.token,
+                    max_age=settings.session_minutes * 60,
+                    path="/",
+                    secure=settings.cookie_secure,
+                    httponly=True,
+                    samesite="lax",
+                )
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+    return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    app.state.pool = await create_pool(settings.database_url, SCHEMA)
+    app.state.links = LinksClient(settings.links_url, settings.links_token)
+    await app.state.broker.start()
+    logger.info("identity_started")
+    try:
+        yield
+    finally:
+        await app.state.broker.stop()
+        await app.state.links.close()
+        await app.state.pool.close()
+        logger.info("identity_stopped")

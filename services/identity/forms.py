@@ -1,0 +1,159 @@
+"""The *Activation du compte* form: reading what the parent typed and the
+French messages for each mistake, next to the field it concerns."""
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from starlette.datastructures import FormData
+
+from services.identity.links_client import Choice, Link
+from services.identity.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+
+# Deliberately loose: the address is proven by the mail sent to it, not by a
+# pattern. It only catches what is obviously not an address.
+_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FRENCH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+_ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
+
+MESSAGES = {
+    "email_missing": "Saisissez votre adresse électronique.",
+    "email_invalid": "Saisissez une adresse électronique valide, par exemple "
+    "prenom.nom@exemple.fr.",
+    "email_mismatch": "Les deux adresses électroniques ne sont pas identiques.",
+    "password_short": f"Le mot de passe doit contenir au moins {MIN_PASSWORD_LENGTH} "
+    "caractères.",
+    "password_long": f"Le mot de passe doit contenir au plus {MAX_PASSWORD_LENGTH} "
+    "caractères.",
+    "password_mismatch": "Les deux mots de passe ne sont pas identiques.",
+    "no_child_confirmed": "Pour activer votre compte, vous devez répondre « Oui » "
+    "pour au moins un enfant.",
+    "birth_date_missing": "Saisissez la date de naissance de l'élève au format "
+    "JJ/MM/AAAA.",
+    "birth_date_invalid": "La date de naissance doit être une date valide au format "
+    "JJ/MM/AAAA, par exemple 14/03/2013.",
+    "birth_date_mismatch": "La date de naissance saisie ne correspond pas à celle "
+    "connue de l'établissement scolaire.",
+}
+
+
+def parse_birth_date(text: str) -> date | None:
+    """Read a date typed as JJ/MM/AAAA (or AAAA-MM-JJ from a date picker).
+    Returns None when it is not a real date (« 31/02/2012 »)."""
+    if match := _FRENCH_DATE.match(text):
+        day, month, year = (int(part) for part in match.groups())
+    elif match := _ISO_DATE.match(text):
+        year, month, day = (int(part) for part in match.groups())
+    else:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+@dataclass
+class ChildAnswer:
+    """The answer typed for one child: 'oui' or 'non', and a birth date."""
+
+    choice: str = "oui"
+    birth_date_text: str = ""
+
+
+@dataclass
+class ActivationForm:
+    """What the parent typed, except the passwords, which are never shown
+    back in a page."""
+
+    email: str = ""
+    email_confirmation: str = ""
+    answers: dict[uuid.UUID, ChildAnswer] = field(default_factory=dict)
+
+    @classmethod
+    def blank(cls, links: list[Link]) -> "ActivationForm":
+        """Return the form as first shown: every child answered 'Oui'."""
+        return cls(answers={link.link_id: ChildAnswer() for link in links})
+
+    @classmethod
+    def read(cls, form: FormData, links: list[Link]) -> "ActivationForm":
+        """Read the submitted fields; an unknown choice counts as 'Oui'."""
+        answers = {}
+        for link in links:
+            choice = str(form.get(f"choix-{link.link_id}", "oui"))
+            answers[link.link_id] = ChildAnswer(
+                choice="non" if choice == "non" else "oui",
+                birth_date_text=str(form.get(f"naissance-{link.link_id}", "")).strip(),
+            )
+        return cls(
+            email=str(form.get("email", "")).strip(),
+            email_confirmation=str(form.get("email_confirmation", "")).strip(),
+            answers=answers,
+        )
+
+    def to_data(self) -> dict:
+        """Return the form as JSON-compatible data, to keep it in the session."""
+        return {
+            "email": self.email,
+            "email_confirmation": self.email_confirmation,
+            "answers": {
+                str(link_id): [answer.choice, answer.birth_date_text]
+                for link_id, answer in self.answers.items()
+            },
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "ActivationForm":
+        """Rebuild a form kept with ``to_data``."""
+        return cls(
+            email=data["email"],
+            email_confirmation=data["email_confirmation"],
+            answers={
+                uuid.UUID(link_id): ChildAnswer(choice, text)
+                for link_id, (choice, text) in data["answers"].items()
+            },
+        )
+
+    def choices(self) -> list[Choice]:
+        """Return the decisions to send to the links service. Call only once
+        ``errors`` is empty: every 'Oui' then has a valid birth date."""
+        return [
+            Choice(
+                link_id,
+                "confirm" if answer.choice == "oui" else "refuse",
+                parse_birth_date(answer.birth_date_text)
+                if answer.choice == "oui"
+                else None,
+            )
+            for link_id, answer in self.answers.items()
+        ]
+
+    def errors(self, password: str, password_confirmation: str) -> dict[str, str]:
+        """Return a French message per field in error, keyed by field name;
+        ``form`` holds the errors that concern the whole form."""
+        errors: dict[str, str] = {}
+
+        if not self.email:
+            errors["email"] = MESSAGES["email_missing"]
+        elif not _EMAIL_PATTERN.match(self.email):
+            errors["email"] = MESSAGES["email_invalid"]
+        elif self.email.casefold() != self.email_confirmation.casefold():
+            errors["email_confirmation"] = MESSAGES["email_mismatch"]
+
+        if len(password) < MIN_PASSWORD_LENGTH:
+            errors["password"] = MESSAGES["password_short"]
+        elif len(password) > MAX_PASSWORD_LENGTH:
+            errors["password"] = MESSAGES["password_long"]
+        elif password != password_confirmation:
+            errors["password_confirmation"] = MESSAGES["password_mismatch"]
+
+        if not any(answer.choice == "oui" for answer in self.answers.values()):
+            errors["form"] = MESSAGES["no_child_confirmed"]
+        for link_id, answer in self.answers.items():
+            if answer.choice != "oui":
+                continue
+            if not answer.birth_date_text:
+                errors[f"naissance-{link_id}"] = MESSAGES["birth_date_missing"]
+            elif parse_birth_date(answer.birth_date_text) is None:
+                errors[f"naissance-{link_id}"] = MESSAGES["birth_date_invalid"]
+        return errors

@@ -1,0 +1,71 @@
+"""Password hashing and the provisional passwords printed on school notices."""
+
+import hashlib
+import hmac
+import uuid
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+# argon2-cffi's defaults follow RFC 9106's second recommended option
+# (argon2id, t=3, m=64 MiB, p=4).
+_hasher = PasswordHasher()
+
+# A hash of a random password, verified when the identifiant is unknown, so
+# that answering takes as long whether the account exists or not.
+_DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
+
+# Letters and digits that cannot be misread on paper (no 0/O, 1/l/I).
+_NOTICE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+NOTICE_PASSWORD_LENGTH = 10
+
+MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_LENGTH = 128
+
+
+def hash_password(password: str) -> str:
+    """Return the argon2id hash of ``password``."""
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Check ``password`` against ``password_hash``; a missing hash is checked
+    against a dummy one so the time taken does not reveal it."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(
+            password_hash
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(password_hash: str) -> bool:
+    """Tell whether the hash was made with weaker parameters than today's."""
+    return _hasher.check_needs_rehash(password_hash)
+
+
+def provisional_password(notice_secret: str, account_id: uuid.UUID) -> str:
+    """Return the provisional password of an account not yet activated.
+
+    It is derived from the account id with a keyed hash instead of being
+    stored, so a notice can be printed again at any time and a database read
+    gives no password away.
+    """
+    digest = hmac.new(
+        notice_secret.encode(), account_id.bytes, hashlib.sha256
+    ).digest()
+    number = int.from_bytes(digest, "big")
+    letters = []
+    for _ in range(NOTICE_PASSWORD_LENGTH):
+        number, index = divmod(number, len(_NOTICE_ALPHABET))
+        letters.append(_NOTICE_ALPHABET[index])
+    return "".join(letters)
+
+
+def check_provisional_password(
+    notice_secret: str, account_id: uuid.UUID, password: str
+) -> bool:
+    """Compare ``password`` with the account's provisional password in
+    constant time."""
+    expected = provisional_password(notice_secret, account_id)
+    return hmac.compare_digest(expected.encode(), password.strip().lower().encode())

@@ -1,0 +1,375 @@
+"""The front door's pages: login, *Activation du compte*, the confirmation of
+refused children, and the portal."""
+
+import hmac
+from pathlib import Path
+from typing import Annotated
+
+import asyncpg
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from services.identity import accounts, passwords, sessions
+from services.identity.errors import LinkNotOwned, LinksUnavailable
+from services.identity.forms import MESSAGES, ActivationForm
+from services.identity.links_client import Link, LinksClient
+from services.identity.settings import Settings
+from shared.logging import get_logger
+
+logger = get_logger(__name__)
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter()
+
+LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
+FORM_EXPIRED = "Le formulaire a expiré. Merci de recommencer."
+PENDING_KEY = "activation_pending"
+KEPT_FORM_KEY = "activation_form"
+
+
+class CsrfRejected(Exception):
+    """A form was posted without this session's CSRF token."""
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.pool
+
+
+def _links(request: Request) -> LinksClient:
+    return request.app.state.links
+
+
+def _session(request: Request) -> sessions.Session:
+    return request.state.session
+
+
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+Links = Annotated[LinksClient, Depends(_links)]
+CurrentSession = Annotated[sessions.Session, Depends(_session)]
+AppSettings = Annotated[Settings, Depends(_settings)]
+
+
+def _check_csrf(session: sessions.Session, token: str) -> None:
+    if not hmac.compare_digest(session.csrf_token.encode(), token.encode()):
+        raise CsrfRejected()
+
+
+def _render(
+    request: Request, template: str, context: dict, status_code: int = 200
+) -> HTMLResponse:
+    context = {"csrf_token": request.state.session.csrf_token, **context}
+    return templates.TemplateResponse(
+        request, template, context, status_code=status_code
+    )
+
+
+def _redirect(path: str) -> RedirectResponse:
+    return RedirectResponse(path, status_code=303)
+
+
+async def _current_account(pool: asyncpg.Pool, session: sessions.Session):
+    if session.account_id is None:
+        return None
+    async with pool.acquire() as connection:
+        return await accounts.get_account(connection, session.account_id)
+
+
+@router.get("/", include_in_schema=False)
+async def home(session: CurrentSession) -> Response:
+    """Send the visitor to the portal when logged in, else to the login page."""
+    return _redirect("/portail" if session.account_id else "/connexion")
+
+
+@router.get("/connexion")
+async def login_page(request: Request) -> Response:
+    """Show the login form."""
+    return _render(request, "connexion.html", {"identifiant": "", "error": None})
+
+
+@router.post("/connexion")
+async def login(
+    request: Request,
+    pool: Pool,
+    settings: AppSettings,
+    session: CurrentSession,
+    identifiant: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Log in with an identifiant and the account's password, or its notice's
+    provisional password before activation. The answer is the same whether
+    the identifiant exists or not."""
+    _check_csrf(session, csrf_token)
+
+    async with pool.acquire() as connection:
+        account = await accounts.find_by_identifiant(connection, identifiant)
+    if account is None:
+        passwords.verify_password(None, password)
+        ok = False
+    elif account["activated_at"] is None:
+        ok = passwords.check_provisional_password(
+            settings.notice_secret, account["account_id"], password
+        )
+    else:
+        ok = passwords.verify_password(account["password_hash"], password)
+    if not ok:
+        logger.info("login_failed", account_id=str(account["account_id"]) if account else None)
+        return _render(
+            request,
+            "connexion.html",
+            {"identifiant": identifiant, "error": LOGIN_FAILED},
+            status_code=401,
+        )
+
+    if account["activated_at"] is not None and passwords.needs_rehash(
+        account["password_hash"]
+    ):
+        async with pool.acquire() as connection:
+            await accounts.replace_password_hash(
+                connection, account["account_id"], passwords.hash_password(password)
+            )
+    request.state.session = await sessions.renew(
+        pool, session, settings.session_minutes, account["account_id"]
+    )
+    logger.info("login_succeeded", account_id=str(account["account_id"]))
+    return _redirect("/portail" if account["activated_at"] else "/activation")
+
+
+@router.post("/deconnexion")
+async def logout(
+    request: Request,
+    pool: Pool,
+    session: CurrentSession,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """End the session."""
+    _check_csrf(session, csrf_token)
+    await sessions.destroy(pool, session)
+    request.state.session = None
+    return _redirect("/connexion")
+
+
+async def _links_to_decide(links: LinksClient, responsable_id: str) -> list[Link]:
+    return [
+        link for link in await links.links(responsable_id) if link.state != "confirmed"
+    ]
+
+
+@router.get("/activation")
+async def activation_page(
+    request: Request, pool: Pool, links: Links, session: CurrentSession
+) -> Response:
+    """Show the *Activation du compte* form, filled with what the parent typed
+    when they come back from the confirmation screen."""
+    account = await _current_account(pool, session)
+    if account is None:
+        return _redirect("/connexion")
+    if account["activated_at"] is not None:
+        return _redirect("/portail")
+
+    children = await _links_to_decide(links, account["responsable_id"])
+    kept = session.data.pop(KEPT_FORM_KEY, None)
+    form = ActivationForm.from_data(kept) if kept else ActivationForm.blank(children)
+    return _activation_form(request, account, children, form, {})
+
+
+def _activation_form(
+    request: Request,
+    account,
+    children: list[Link],
+    form: ActivationForm,
+    errors: dict[str, str],
+) -> HTMLResponse:
+    return _render(
+        request,
+        "activation.html",
+        {
+            "account": account,
+            "children": children,
+            "form": form,
+            "errors": errors,
+            "min_password_length": passwords.MIN_PASSWORD_LENGTH,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post("/activation")
+async def activate(
+    request: Request,
+    pool: Pool,
+    links: Links,
+    session: CurrentSession,
+    password: Annotated[str, Form()] = "",
+    password_confirmation: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the activation form. Nothing is stored while any field is wrong.
+    When every child is confirmed the account is activated at once; when some
+    are refused, the confirmation screen lists them first."""
+    _check_csrf(session, csrf_token)
+    account = await _current_account(pool, session)
+    if account is None:
+        return _redirect("/connexion")
+    if account["activated_at"] is not None:
+        return _redirect("/portail")
+
+    children = await _links_to_decide(links, account["responsable_id"])
+    form = ActivationForm.read(await request.form(), children)
+    errors = form.errors(password, password_confirmation)
+    if not errors:
+        rejected = await links.decide(
+            account["responsable_id"], form.choices(), screen="activation", dry_run=True
+        )
+        errors = {
+            f"naissance-{link_id}": MESSAGES[code] for link_id, code in rejected.items()
+        }
+    if errors:
+        logger.info("activation_rejected", account_id=str(account["account_id"]), fields=sorted(errors))
+        return _activation_form(request, account, children, form, errors)
+
+    session.data[PENDING_KEY] = {
+        "form": form.to_data(),
+        "password_hash": passwords.hash_password(password),
+    }
+    if any(answer.choice == "non" for answer in form.answers.values()):
+        return _redirect("/activation/confirmation")
+    return await _finish_activation(request, pool, links, session, account, children)
+
+
+@router.get("/activation/confirmation")
+async def refusal_confirmation_page(
+    request: Request, pool: Pool, links: Links, session: CurrentSession
+) -> Response:
+    """List the children the parent is about to refuse, with *Valider* and
+    *Annuler*."""
+    account = await _current_account(pool, session)
+    pending = session.data.get(PENDING_KEY)
+    if account is None or pending is None or account["activated_at"] is not None:
+        return _redirect("/activation")
+
+    form = ActivationForm.from_data(pending["form"])
+    children = await _links_to_decide(links, account["responsable_id"])
+    refused = [
+        child
+        for child in children
+        if form.answers.get(child.link_id) and form.answers[child.link_id].choice == "non"
+    ]
+    return _render(request, "confirmation_refus.html", {"refused": refused})
+
+
+@router.post("/activation/confirmation")
+async def confirm_refusals(
+    request: Request,
+    pool: Pool,
+    links: Links,
+    session: CurrentSession,
+    action: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """*Valider* activates the account with the refusals; *Annuler* goes back
+    to the form with what was typed, except the passwords."""
+    _check_csrf(session, csrf_token)
+    account = await _current_account(pool, session)
+    pending = session.data.get(PENDING_KEY)
+    if account is None or pending is None or account["activated_at"] is not None:
+        return _redirect("/activation")
+
+    if action != "valider":
+        session.data.pop(PENDING_KEY)
+        session.data[KEPT_FORM_KEY] = pending["form"]
+        return _redirect("/activation")
+    children = await _links_to_decide(links, account["responsable_id"])
+    return await _finish_activation(request, pool, links, session, account, children)
+
+
+async def _finish_activation(
+    request: Request,
+    pool: asyncpg.Pool,
+    links: LinksClient,
+    session: sessions.Session,
+    account,
+    children: list[Link],
+) -> Response:
+    pending = session.data.pop(PENDING_KEY)
+    form = ActivationForm.from_data(pending["form"])
+
+    # The links service applies every decision or none. If the account update
+    # below then failed, the parent would log in again with the provisional
+    # password and find the same links already decided, so nothing is lost.
+    rejected = await links.decide(
+        account["responsable_id"], form.choices(), screen="activation", dry_run=False
+    )
+    if rejected:
+        errors = {
+            f"naissance-{link_id}": MESSAGES[code] for link_id, code in rejected.items()
+        }
+        return _activation_form(request, account, children, form, errors)
+
+    async with pool.acquire() as connection:
+        await accounts.activate(
+            connection,
+            account["account_id"],
+            email=form.email,
+            password_hash=pending["password_hash"],
+        )
+    logger.info("account_activated", account_id=str(account["account_id"]))
+    return _redirect("/portail")
+
+
+@router.get("/portail")
+async def portal(
+    request: Request, pool: Pool, links: Links, session: CurrentSession
+) -> Response:
+    """Show the children whose links the parent confirmed."""
+    account = await _current_account(pool, session)
+    if account is None:
+        return _redirect("/connexion")
+    if account["activated_at"] is None:
+        return _redirect("/activation")
+
+    children = [
+        link
+        for link in await links.links(account["responsable_id"])
+        if link.state == "confirmed"
+    ]
+    return _render(request, "portail.html", {"account": account, "children": children})
+
+
+def register_error_pages(app) -> None:
+    """Answer a CSRF failure or an unavailable links service with a French page
+    instead of a stack trace."""
+
+    @app.exception_handler(CsrfRejected)
+    async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
+        logger.warning("csrf_rejected", path=request.url.path)
+        return _render(
+            request, "erreur.html", {"message": FORM_EXPIRED}, status_code=403
+        )
+
+    @app.exception_handler(LinksUnavailable)
+    async def links_unavailable(request: Request, exc: LinksUnavailable) -> Response:
+        return _render(
+            request,
+            "erreur.html",
+            {
+                "message": "Le service est momentanément indisponible. "
+                "Merci de réessayer dans quelques minutes."
+            },
+            status_code=503,
+        )
+
+    @app.exception_handler(LinkNotOwned)
+    async def link_not_owned(request: Request, exc: LinkNotOwned) -> Response:
+        logger.warning("link_not_owned", path=request.url.path)
+        return _render(
+            request,
+            "erreur.html",
+            {"message": "Cet élève n'est pas rattaché à votre compte."},
+            status_code=404,
+        )

@@ -1,0 +1,154 @@
+"""Internal HTTP API for the identity service: a responsable's links and the
+decisions taken on them. Not exposed outside the cluster; every call presents
+the shared bearer token."""
+
+import hmac
+import uuid
+from datetime import date
+from typing import Annotated, Literal
+
+import asyncpg
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from pydantic import BaseModel, Field
+
+from services.links import handlers, repository
+from services.links.domain import Decision
+from services.links.errors import LinkNotFound
+from shared.contracts.events import Screen
+from shared.logging import correlation_id_var
+
+
+class LinkedEleveView(BaseModel):
+    """A pupil as the responsable's screens show it. No birth date: it is the
+    secret the responsable proves they know."""
+
+    eleve_id: str
+    nom: str
+    nom_usage: str | None
+    prenom: str
+    uai: str
+    classe: str
+
+
+class LinkView(BaseModel):
+    """One of the responsable's links."""
+
+    link_id: uuid.UUID
+    state: Literal["proposed", "confirmed", "refused"]
+    source: Literal["onde", "siecle"]
+    eleve: LinkedEleveView
+
+
+class DecisionIn(BaseModel):
+    """A decision on one link."""
+
+    link_id: uuid.UUID
+    decision: Literal["confirm", "refuse"]
+    date_naissance: date | None = None
+
+
+class DecisionsIn(BaseModel):
+    """Decisions taken together on one screen."""
+
+    screen: Screen
+    decisions: list[DecisionIn] = Field(min_length=1)
+    dry_run: bool = Field(
+        default=False, description="Check every decision without applying any."
+    )
+
+
+class DecisionErrorOut(BaseModel):
+    """Why one decision was not applied."""
+
+    link_id: uuid.UUID
+    code: Literal["birth_date_missing", "birth_date_mismatch"]
+
+
+class DecisionsOut(BaseModel):
+    """Result of a decision request: applied when ``errors`` is empty."""
+
+    applied: bool
+    changed: int
+    errors: list[DecisionErrorOut]
+
+
+def _pool(request: Request) -> asyncpg.Pool:
+    return request.app.state.pool
+
+
+def _check_token(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> None:
+    expected = f"Bearer {request.app.state.settings.internal_token}"
+    if authorization is None or not hmac.compare_digest(authorization, expected):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid token")
+
+
+def _bind_correlation_id(
+    x_correlation_id: Annotated[str | None, Header()] = None,
+) -> None:
+    correlation_id_var.set(x_correlation_id)
+
+
+Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+router = APIRouter(
+    prefix="/internal",
+    dependencies=[Depends(_check_token), Depends(_bind_correlation_id)],
+)
+
+
+@router.get("/responsables/{responsable_id}/links", response_model=list[LinkView])
+async def list_links(responsable_id: str, pool: Pool) -> list[LinkView]:
+    """Return the responsable's links to enrolled pupils, whatever their state."""
+    async with pool.acquire() as connection:
+        rows = await repository.links_of_responsable(connection, responsable_id)
+    return [
+        LinkView(
+            link_id=row["link_id"],
+            state=row["state"],
+            source=row["source"],
+            eleve=LinkedEleveView(
+                eleve_id=row["eleve_id"],
+                nom=row["nom"],
+                nom_usage=row["nom_usage"],
+                prenom=row["prenom"],
+                uai=row["uai"],
+                classe=row["classe"],
+            ),
+        )
+        for row in rows
+    ]
+
+
+@router.post("/responsables/{responsable_id}/decisions", response_model=DecisionsOut)
+async def post_decisions(
+    responsable_id: str, body: DecisionsIn, pool: Pool
+) -> DecisionsOut:
+    """Check and apply the responsable's decisions, all or none. Emits
+    ``link.confirmed`` and ``link.refused`` through the outbox. Answers 404
+    when a link is not the responsable's, and 200 with ``applied: false`` and
+    the errors when a birth date is missing or wrong."""
+    decisions = [
+        Decision(item.link_id, item.decision, item.date_naissance)
+        for item in body.decisions
+    ]
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            outcome = await handlers.decide(
+                connection,
+                responsable_id=responsable_id,
+                decisions=decisions,
+                screen=body.screen,
+                dry_run=body.dry_run,
+            )
+    except LinkNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "link not found") from exc
+
+    return DecisionsOut(
+        applied=not outcome.errors and not body.dry_run,
+        changed=outcome.changed,
+        errors=[
+            DecisionErrorOut(link_id=error.link_id, code=error.code)
+            for error in outcome.errors
+        ],
+    )

@@ -1,0 +1,166 @@
+"""Transactional outbox: events are written in the same database transaction as
+the change they describe, then published to Kafka by a relay.
+
+Ordering. The relay publishes rows in ``id`` order and waits for Kafka to
+acknowledge a batch before marking it published. Two changes to the same key
+are serialised by the row lock their state change takes, and each inserts its
+outbox row after taking that lock, so their ids follow their commit order and
+their events reach the key's partition in that order. Only one relay per
+schema publishes at a time (a transaction-level advisory lock), otherwise two
+replicas could interleave one key's events.
+
+Delivery is at least once: a relay that dies between Kafka's acknowledgement
+and the update re-publishes that batch, with the same ``ce_id`` headers, and
+consumers drop what they have already applied (see ``shared.inbox``). Rows
+still unpublished are never skipped, because the relay looks for
+``published_at IS NULL`` rather than for ids above a high-water mark, which a
+transaction committing late could fall under.
+"""
+
+import asyncio
+import json
+import uuid
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from pydantic import BaseModel
+
+from shared.kafka import cloudevent_headers
+from shared.logging import correlation_id_var, get_logger
+
+logger = get_logger(__name__)
+
+
+async def enqueue(
+    connection: asyncpg.Connection,
+    *,
+    topic: str,
+    key: str,
+    event: BaseModel,
+    source: str,
+) -> uuid.UUID:
+    """Write ``event`` to the outbox of the connection's schema, in the caller's
+    transaction. Returns the event id, which subscribers use to deduplicate."""
+    event_id = uuid.uuid4()
+    headers = cloudevent_headers(
+        event,
+        source=source,
+        subject=key,
+        correlation_id=correlation_id_var.get(),
+        event_id=event_id,
+    )
+    await connection.execute(
+        "INSERT INTO outbox (event_id, topic, key, type, payload, headers)"
+        " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
+        event_id,
+        topic,
+        key,
+        headers["ce_type"],
+        event.model_dump_json(),
+        json.dumps(headers),
+    )
+    return event_id
+
+
+class OutboxRelay:
+    """Publishes the outbox rows of one schema to Kafka, oldest first."""
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        *,
+        schema: str,
+        batch_size: int = 500,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self._pool = pool
+        self._bootstrap_servers = bootstrap_servers
+        self._schema = schema
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task | None = None
+        self._stopping = asyncio.Event()
+
+    async def start(self) -> None:
+        """Connect the producer and start relaying in the background."""
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+        )
+        await self._producer.start()
+        self._task = asyncio.create_task(self._run(), name=f"outbox-{self._schema}")
+
+    async def stop(self) -> None:
+        """Publish what is pending, then stop the loop and the producer."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+        if self._producer is not None:
+            await self._producer.stop()
+
+    async def drain(self) -> int:
+        """Publish every pending row now; returns how many were published.
+        Needs a started producer: ``start()`` first, or use as a context."""
+        total = 0
+        while published := await self._publish_batch():
+            total += published
+        return total
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                published = await self._publish_batch()
+            except (OSError, asyncpg.PostgresError) as exc:
+                logger.warning(
+                    "outbox_relay_failed",
+                    schema=self._schema,
+                    error=repr(exc),
+                    remedy="retrying; check the database and broker",
+                )
+                published = 0
+                await asyncio.sleep(1)
+            if published < self._batch_size:
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), self._poll_interval)
+                except TimeoutError:
+                    pass
+        await self.drain()
+
+    async def _publish_batch(self) -> int:
+        assert self._producer is not None, "start() the relay before publishing"
+        async with self._pool.acquire() as connection, connection.transaction():
+            locked = await connection.fetchval(
+                "SELECT pg_try_advisory_xact_lock(hashtext($1))",
+                f"{self._schema}.outbox",
+            )
+            if not locked:
+                return 0
+            rows = await connection.fetch(
+                "SELECT id, topic, key, payload::text AS payload, headers::text AS headers"
+                " FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self._batch_size,
+            )
+            if not rows:
+                return 0
+            deliveries = []
+            for row in rows:
+                headers = json.loads(row["headers"])
+                deliveries.append(
+                    await self._producer.send(
+                        row["topic"],
+                        value=row["payload"].encode(),
+                        key=row["key"].encode(),
+                        headers=[(k, v.encode()) for k, v in headers.items()],
+                    )
+                )
+            await asyncio.gather(*deliveries)
+            await connection.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+        logger.debug("outbox_batch_published", schema=self._schema, count=len(rows))
+        return len(rows)

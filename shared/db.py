@@ -22,14 +22,12 @@ async def create_pool(database_url: str, schema: str, **kwargs) -> asyncpg.Pool:
 SHARED_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def apply_migrations(
-    database_url: str, schema: str, *folders: Path
-) -> list[str]:
+async def apply_migrations(database_url: str, schema: str, *folders: Path) -> list[str]:
     """Apply the ``NNN_name.sql`` files of ``folders`` not yet applied to
     ``schema``, each in its own transaction, in file name order. Returns the
     names applied. Concurrent callers wait on an advisory lock, so two replicas
     starting together apply each file once. File names must be unique across
-    the folders; ``SHARED_MIGRATIONS`` holds the outbox and inbox tables."""
+    the folders; ``SHARED_MIGRATIONS`` contains the outbox and inbox tables."""
     connection = await asyncpg.connect(database_url)
     applied: list[str] = []
     try:

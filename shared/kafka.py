@@ -26,7 +26,7 @@ def cloudevent_headers(
         "ce_specversion": "1.0",
         "ce_id": str(event_id or uuid.uuid4()),
         "ce_source": source,
-        "ce_type": getattr(event, "type"),
+        "ce_type": event.type,
         "ce_time": (time or datetime.now(UTC)).isoformat(),
         "ce_subject": subject,
         "content-type": "application/json",

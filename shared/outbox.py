@@ -3,7 +3,7 @@ the change they describe, then published to Kafka by a relay.
 
 Ordering. The relay publishes rows in ``id`` order and waits for Kafka to
 acknowledge a batch before marking it published. Two changes to the same key
-are serialised by the row lock their state change takes, and each inserts its
+are serialised by the row lock their state change takes. Each inserts its
 outbox row after taking that lock, so their ids follow their commit order and
 their events reach the key's partition in that order. Only one relay per
 schema publishes at a time (a transaction-level advisory lock), otherwise two
@@ -140,8 +140,9 @@ class OutboxRelay:
             if not locked:
                 return 0
             rows = await connection.fetch(
-                "SELECT id, topic, key, payload::text AS payload, headers::text AS headers"
-                " FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                "SELECT id, topic, key, payload::text AS payload,"
+                " headers::text AS headers FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 self._batch_size,
             )
             if not rows:

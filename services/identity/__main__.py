@@ -16,7 +16,9 @@ from shared.logging import configure_logging
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-async def _print_notices(settings: Settings, limit: int, responsable_id: str | None) -> None:
+async def _print_notices(
+    settings: Settings, limit: int, responsable_id: str | None
+) -> None:
     pool = await create_pool(settings.database_url, SCHEMA, min_size=1, max_size=1)
     try:
         notices = await pending_notices(

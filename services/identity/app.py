@@ -34,7 +34,10 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the application; connections open when its lifespan starts."""
     broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
     app = FastAPI(
-        title="EduConnect", lifespan=_lifespan, docs_url=None, redoc_url=None,
+        title="EduConnect",
+        lifespan=_lifespan,
+        docs_url=None,
+        redoc_url=None,
         openapi_url=None,
     )
     app.state.settings = settings
@@ -51,7 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
-        """Answer while the process is up."""
+        """Return 200 while the process is up."""
         return {"status": "ok"}
 
     @app.middleware("http")

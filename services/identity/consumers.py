@@ -56,7 +56,9 @@ def register_consumers(broker: KafkaBroker, pool: Callable[[], asyncpg.Pool]) ->
             return
 
         async with pool().acquire() as connection, connection.transaction():
-            if not await first_delivery(connection, consumer=CONSUMER, event_id=event_id):
+            if not await first_delivery(
+                connection, consumer=CONSUMER, event_id=event_id
+            ):
                 return
             created = await accounts.provision_account(connection, event)
         log.info("account_provisioned" if created else "account_refreshed")

@@ -6,7 +6,7 @@ class IdentityError(Exception):
 
 
 class LinksUnavailable(IdentityError):
-    """The links service did not answer, so no link can be shown or decided."""
+    """The links service failed or timed out, so no link can be shown or decided."""
 
 
 class LinkNotOwned(IdentityError):

@@ -55,7 +55,7 @@ def parse_birth_date(text: str) -> date | None:
 
 @dataclass
 class ChildAnswer:
-    """The answer typed for one child: 'oui' or 'non', and a birth date."""
+    """Choice typed for one child: 'oui' or 'non', and a birth date."""
 
     choice: str = "oui"
     birth_date_text: str = ""
@@ -63,7 +63,7 @@ class ChildAnswer:
 
 @dataclass
 class ActivationForm:
-    """What the parent typed, except the passwords, which are never shown
+    """Fields the parent typed, except the passwords, which are never shown
     back in a page."""
 
     email: str = ""
@@ -72,7 +72,7 @@ class ActivationForm:
 
     @classmethod
     def blank(cls, links: list[Link]) -> "ActivationForm":
-        """Return the form as first shown: every child answered 'Oui'."""
+        """Return the form as first shown, with 'Oui' checked for every child."""
         return cls(answers={link.link_id: ChildAnswer() for link in links})
 
     @classmethod
@@ -130,7 +130,7 @@ class ActivationForm:
 
     def errors(self, password: str, password_confirmation: str) -> dict[str, str]:
         """Return a French message per field in error, keyed by field name;
-        ``form`` holds the errors that concern the whole form."""
+        ``form`` contains the errors that concern the whole form."""
         errors: dict[str, str] = {}
 
         if not self.email:

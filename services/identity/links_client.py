@@ -29,7 +29,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Choice:
-    """A responsable's answer for one link."""
+    """A responsable's decision on one link."""
 
     link_id: uuid.UUID
     decision: Literal["confirm", "refuse"]
@@ -106,10 +106,12 @@ class LinksClient:
         if correlation_id := correlation_id_var.get():
             headers["X-Correlation-ID"] = correlation_id
         try:
-            response = await self._client.request(method, path, headers=headers, **kwargs)
+            response = await self._client.request(
+                method, path, headers=headers, **kwargs
+            )
         except httpx.HTTPError as exc:
             logger.error("links_request_failed", method=method, error=repr(exc))
-            raise LinksUnavailable(f"links service did not answer {method}") from exc
+            raise LinksUnavailable(f"links service request {method} failed: {exc!r}") from exc
         if response.status_code == 404:
             raise LinkNotOwned("the links service does not know this link")
         if response.status_code != 200:
@@ -117,6 +119,6 @@ class LinksClient:
                 "links_request_failed", method=method, status=response.status_code
             )
             raise LinksUnavailable(
-                f"links service answered {response.status_code} to {method}"
+                f"links service returned {response.status_code} to {method}"
             )
         return response

@@ -10,7 +10,7 @@ from services.identity.passwords import provisional_password
 
 @dataclass(frozen=True)
 class Notice:
-    """What a school's notice gives a responsable to log in the first time."""
+    """Notice contents: what a responsable needs to log in the first time."""
 
     identifiant: str
     provisional_password: str

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 _hasher = PasswordHasher()
 
 # A hash of a random password, verified when the identifiant is unknown, so
-# that answering takes as long whether the account exists or not.
+# that a login takes as long whether the account exists or not.
 _DUMMY_HASH = _hasher.hash(uuid.uuid4().hex)
 
 # Letters and digits that cannot be misread on paper (no 0/O, 1/l/I).
@@ -51,9 +51,7 @@ def provisional_password(notice_secret: str, account_id: uuid.UUID) -> str:
     stored, so a notice can be printed again at any time and a database read
     gives no password away.
     """
-    digest = hmac.new(
-        notice_secret.encode(), account_id.bytes, hashlib.sha256
-    ).digest()
+    digest = hmac.new(notice_secret.encode(), account_id.bytes, hashlib.sha256).digest()
     number = int.from_bytes(digest, "big")
     letters = []
     for _ in range(NOTICE_PASSWORD_LENGTH):

@@ -79,10 +79,14 @@ async def save(pool: asyncpg.Pool, session: Session, minutes: int) -> None:
 
 async def destroy(pool: asyncpg.Pool, session: Session) -> None:
     """End the session; its cookie no longer opens anything."""
-    await pool.execute("DELETE FROM sessions WHERE token_hash = $1", _hash(session.token))
+    await pool.execute(
+        "DELETE FROM sessions WHERE token_hash = $1", _hash(session.token)
+    )
 
 
-async def renew(pool: asyncpg.Pool, session: Session, minutes: int, account_id: uuid.UUID) -> Session:
+async def renew(
+    pool: asyncpg.Pool, session: Session, minutes: int, account_id: uuid.UUID
+) -> Session:
     """Replace the session by a new one for ``account_id``, so that a token
     known before login (session fixation) opens nothing after it."""
     await destroy(pool, session)

@@ -118,7 +118,9 @@ async def login(
     else:
         ok = passwords.verify_password(account["password_hash"], password)
     if not ok:
-        logger.info("login_failed", account_id=str(account["account_id"]) if account else None)
+        logger.info(
+            "login_failed", account_id=str(account["account_id"]) if account else None
+        )
         return _render(
             request,
             "connexion.html",
@@ -230,7 +232,11 @@ async def activate(
             f"naissance-{link_id}": MESSAGES[code] for link_id, code in rejected.items()
         }
     if errors:
-        logger.info("activation_rejected", account_id=str(account["account_id"]), fields=sorted(errors))
+        logger.info(
+            "activation_rejected",
+            account_id=str(account["account_id"]),
+            fields=sorted(errors),
+        )
         return _activation_form(request, account, children, form, errors)
 
     session.data[PENDING_KEY] = {
@@ -258,7 +264,8 @@ async def refusal_confirmation_page(
     refused = [
         child
         for child in children
-        if form.answers.get(child.link_id) and form.answers[child.link_id].choice == "non"
+        if form.answers.get(child.link_id)
+        and form.answers[child.link_id].choice == "non"
     ]
     return _render(request, "confirmation_refus.html", {"refused": refused})
 

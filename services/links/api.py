@@ -58,7 +58,7 @@ class DecisionsIn(BaseModel):
 
 
 class DecisionErrorOut(BaseModel):
-    """Why one decision was not applied."""
+    """Reason one decision was not applied."""
 
     link_id: uuid.UUID
     code: Literal["birth_date_missing", "birth_date_mismatch"]
@@ -125,7 +125,7 @@ async def post_decisions(
     responsable_id: str, body: DecisionsIn, pool: Pool
 ) -> DecisionsOut:
     """Check and apply the responsable's decisions, all or none. Emits
-    ``link.confirmed`` and ``link.refused`` through the outbox. Answers 404
+    ``link.confirmed`` and ``link.refused`` through the outbox. Returns 404
     when a link is not the responsable's, and 200 with ``applied: false`` and
     the errors when a birth date is missing or wrong."""
     decisions = [

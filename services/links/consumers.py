@@ -79,7 +79,9 @@ async def _apply_import_message(
         offset=raw.offset,
         message_id=headers.get("ce_id"),
     )
-    structlog.contextvars.bind_contextvars(correlation_id=headers.get(CORRELATION_HEADER))
+    structlog.contextvars.bind_contextvars(
+        correlation_id=headers.get(CORRELATION_HEADER)
+    )
 
     try:
         event_id = event_id_from_headers(headers)

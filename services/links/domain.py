@@ -29,7 +29,7 @@ def link_id_for(eleve_id: str, responsable_id: str) -> uuid.UUID:
 
 @dataclass(frozen=True)
 class Decision:
-    """A responsable's answer for one link; the birth date goes with 'confirm'."""
+    """A responsable's decision on one link, with the birth date when confirming."""
 
     link_id: uuid.UUID
     choice: Choice
@@ -38,7 +38,7 @@ class Decision:
 
 @dataclass(frozen=True)
 class DecisionError:
-    """Why one decision of a request cannot be applied."""
+    """Reason one decision of a request cannot be applied."""
 
     link_id: uuid.UUID
     code: Literal["birth_date_missing", "birth_date_mismatch"]

@@ -8,7 +8,7 @@ class LinksError(Exception):
 
 class LinkNotFound(LinksError):
     """The link does not exist, or belongs to another responsable. The two are
-    reported alike so that nobody learns which link ids exist."""
+    reported alike so that no caller can probe which link ids exist."""
 
     def __init__(self, link_id: object) -> None:
         super().__init__(f"link {link_id!r} not found for this responsable")

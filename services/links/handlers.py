@@ -74,13 +74,15 @@ async def apply_eleve_imported(
     await repository.upsert_eleve(connection, event)
     now = datetime.now(UTC)
 
-    wanted = {link.responsable_id: link for link in event.responsables}
+    expected = {link.responsable_id: link for link in event.responsables}
     existing = {
         row["responsable_id"]: row
-        for row in await repository.links_of_eleve(connection, event.eleve_id, event.source)
+        for row in await repository.links_of_eleve(
+            connection, event.eleve_id, event.source
+        )
     }
 
-    for responsable_id, link in wanted.items():
+    for responsable_id, link in expected.items():
         if responsable_id in existing:
             continue
         link_id = link_id_for(event.eleve_id, responsable_id)
@@ -114,7 +116,7 @@ async def apply_eleve_imported(
 
     await _remove_links(
         connection,
-        [row for rid, row in existing.items() if rid not in wanted],
+        [row for rid, row in existing.items() if rid not in expected],
         now,
     )
 
@@ -162,7 +164,7 @@ async def _remove_links(
 
 @dataclass
 class DecisionOutcome:
-    """What a decision request changed, or why it changed nothing."""
+    """Result of a decision request: links changed, or the errors that stopped it."""
 
     errors: list[DecisionError] = field(default_factory=list)
     changed: int = 0
@@ -223,7 +225,9 @@ async def decide(
             new_state=new,
             correlation_id=correlation_id_var.get(),
         )
-        await _publish(connection, row["eleve_id"], _decision_event(row, new, screen, now))
+        await _publish(
+            connection, row["eleve_id"], _decision_event(row, new, screen, now)
+        )
         outcome.changed += 1
         logger.info(
             "link_decided",

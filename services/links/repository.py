@@ -57,7 +57,7 @@ async def lock_eleve(
 
 
 async def upsert_eleve(connection: asyncpg.Connection, event: EleveImported) -> None:
-    """Store the pupil as enrolled where the event says."""
+    """Store the pupil as enrolled in the event's school and class."""
     await connection.execute(
         """
         INSERT INTO eleves (eleve_id, academie, ine, source, source_eleve_id, uai,
@@ -85,7 +85,9 @@ async def upsert_eleve(connection: asyncpg.Connection, event: EleveImported) -> 
     )
 
 
-async def mark_eleve_not_enrolled(connection: asyncpg.Connection, eleve_id: str) -> None:
+async def mark_eleve_not_enrolled(
+    connection: asyncpg.Connection, eleve_id: str
+) -> None:
     """Record that no source enrols the pupil any more."""
     await connection.execute(
         "UPDATE eleves SET enrolled = false, updated_at = now() WHERE eleve_id = $1",

@@ -4,7 +4,7 @@ Each payload names its own ``type`` so that one topic can carry several kinds
 of event and a subscriber can parse them with one discriminated union. The
 same value is sent in the ``ce_type`` header (see ``shared.kafka``).
 
-Import events carry state, not deltas: an ``EleveImported`` holds the pupil's
+Import events carry state, not deltas: an ``EleveImported`` contains the pupil's
 whole record and every legal responsable the source gives for that pupil, so a
 subscriber can apply it whatever it saw before.
 """
@@ -101,7 +101,7 @@ ImportEvent = Annotated[
 
 
 class LinkedEleve(BaseModel):
-    """What the diffusion teams need to find a pupil in their source."""
+    """Pupil details the diffusion teams need to find the pupil in their source."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -117,7 +117,7 @@ class LinkedEleve(BaseModel):
 
 
 class LinkedResponsable(BaseModel):
-    """What the diffusion teams need to find a responsable in their source."""
+    """Responsable details the diffusion teams need to find them in their source."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -141,14 +141,14 @@ class LinkProposed(_LinkEvent):
 
 
 class LinkConfirmed(_LinkEvent):
-    """The responsable said they are the pupil's legal representative."""
+    """Event: the responsable confirmed being the pupil's legal representative."""
 
     type: Literal["link.confirmed"] = "link.confirmed"
     screen: Screen
 
 
 class LinkRefused(_LinkEvent):
-    """The responsable said they are not the pupil's legal representative.
+    """Event: the responsable stated they are not the pupil's legal representative.
 
     It carries the pupil and responsable as the source exported them, so that
     the diffusion teams can correct the source without another look-up.

@@ -1,0 +1,124 @@
+import uuid
+from datetime import date
+
+import pytest
+from starlette.datastructures import FormData
+
+from services.identity.forms import MESSAGES, ActivationForm, parse_birth_date
+from services.identity.links_client import Link
+
+
+def make_link(prenom: str) -> Link:
+    return Link(
+        link_id=uuid.uuid4(),
+        state="proposed",
+        source="siecle",
+        eleve_id=f"ine-{prenom}",
+        nom="N'DIAYE",
+        prenom=prenom,
+        uai="0999101E",
+        classe="5A",
+    )
+
+
+def filled_form(links: list[Link], **overrides: str) -> FormData:
+    fields = {
+        "email": "parent@exemple.fr",
+        "email_confirmation": "Parent@Exemple.fr",
+    }
+    for link in links:
+        fields[f"choix-{link.link_id}"] = "oui"
+        fields[f"naissance-{link.link_id}"] = "14/03/2013"
+    fields.update(overrides)
+    return FormData(fields)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("03/04/2012", date(2012, 4, 3)),
+        ("3/4/2012", date(2012, 4, 3)),
+        ("2012-04-03", date(2012, 4, 3)),
+        ("31/02/2012", None),
+        ("2012/04/03", None),
+        ("", None),
+    ],
+)
+def test_parse_birth_date(text, expected):
+    assert parse_birth_date(text) == expected
+
+
+def test_valid_form_has_no_errors():
+    links = [make_link("Awa")]
+    form = ActivationForm.read(filled_form(links), links)
+
+    assert form.errors("une phrase assez longue", "une phrase assez longue") == {}
+
+
+def test_mismatched_emails_are_reported_on_confirmation():
+    links = [make_link("Awa")]
+    form = ActivationForm.read(
+        filled_form(links, email_confirmation="autre@exemple.fr"), links
+    )
+
+    errors = form.errors("une phrase assez longue", "une phrase assez longue")
+
+    assert errors == {"email_confirmation": MESSAGES["email_mismatch"]}
+
+
+def test_mismatched_passwords_are_reported_on_confirmation():
+    links = [make_link("Awa")]
+    form = ActivationForm.read(filled_form(links), links)
+
+    errors = form.errors("une phrase assez longue", "une phrase assez lounge")
+
+    assert errors == {"password_confirmation": MESSAGES["password_mismatch"]}
+
+
+def test_short_password_is_rejected():
+    links = [make_link("Awa")]
+    form = ActivationForm.read(filled_form(links), links)
+
+    assert form.errors("court", "court") == {"password": MESSAGES["password_short"]}
+
+
+def test_refusing_every_child_is_rejected():
+    links = [make_link("Awa"), make_link("Fatou")]
+    overrides = {f"choix-{link.link_id}": "non" for link in links}
+    form = ActivationForm.read(filled_form(links, **overrides), links)
+
+    errors = form.errors("une phrase assez longue", "une phrase assez longue")
+
+    assert errors == {"form": MESSAGES["no_child_confirmed"]}
+
+
+def test_refused_child_needs_no_birth_date():
+    links = [make_link("Awa"), make_link("Fatou")]
+    refused = links[1].link_id
+    form = ActivationForm.read(
+        filled_form(links, **{f"choix-{refused}": "non", f"naissance-{refused}": ""}),
+        links,
+    )
+
+    assert form.errors("une phrase assez longue", "une phrase assez longue") == {}
+    assert [choice.decision for choice in form.choices()] == ["confirm", "refuse"]
+    assert form.choices()[1].date_naissance is None
+
+
+def test_confirmed_child_needs_a_real_date():
+    links = [make_link("Awa")]
+    field = f"naissance-{links[0].link_id}"
+    form = ActivationForm.read(filled_form(links, **{field: "31/02/2013"}), links)
+
+    errors = form.errors("une phrase assez longue", "une phrase assez longue")
+
+    assert errors == {field: MESSAGES["birth_date_invalid"]}
+
+
+def test_form_survives_the_session_round_trip():
+    links = [make_link("Awa"), make_link("Fatou")]
+    form = ActivationForm.read(
+        filled_form(links, **{f"choix-{links[1].link_id}": "non"}), links
+    )
+
+    assert ActivationForm.from_data(form.to_data()) == form

@@ -26,9 +26,9 @@ def mentions(mail, text: str) -> bool:
     return text in mail.text_body()
 
 
-async def test_activation_confirms_one_child_and_mails_the_refusal(sample_system):
+async def test_activation_confirms_one_child_and_mails_the_refusal(sample_system, new_client):
     identifiant, provisional = sample_system.notice(RESPONSABLE)
-    client = httpx.Client(base_url=sample_system.identity_url, follow_redirects=True)
+    client = new_client()
 
     form = log_in(client, identifiant, provisional)
     assert form.url.path == "/activation"
@@ -78,7 +78,7 @@ async def test_activation_confirms_one_child_and_mails_the_refusal(sample_system
     }
     assert any(mentions(mail, deadline) for deadline in deadlines)
 
-    again = httpx.Client(base_url=sample_system.identity_url, follow_redirects=True)
+    again = new_client()
     assert log_in(again, identifiant, PASSWORD).url.path == "/portail"
     assert log_in(again, identifiant, provisional).status_code == 401
 

@@ -59,10 +59,10 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-async def test_activation_error_is_shown_and_nothing_stored(sample_system, case):
+async def test_activation_error_is_shown_and_nothing_stored(sample_system, case, new_client):
     change, expected_message = CASES[case]
     identifiant, provisional = sample_system.notice(RESPONSABLE)
-    client = httpx.Client(base_url=sample_system.identity_url, follow_redirects=True)
+    client = new_client()
     form_page = log_in(client, identifiant, provisional)
     fields = valid_fields(form_page) | change(form_page)
 
@@ -79,9 +79,9 @@ async def test_activation_error_is_shown_and_nothing_stored(sample_system, case)
     assert set((await sample_system.link_states(RESPONSABLE)).values()) == {"proposed"}
 
 
-async def test_annuler_returns_to_the_form_as_typed(sample_system):
+async def test_annuler_returns_to_the_form_as_typed(sample_system, new_client):
     identifiant, provisional = sample_system.notice(RESPONSABLE)
-    client = httpx.Client(base_url=sample_system.identity_url, follow_redirects=True)
+    client = new_client()
     form_page = log_in(client, identifiant, provisional)
     fields = valid_fields(form_page)
 
@@ -100,9 +100,9 @@ async def test_annuler_returns_to_the_form_as_typed(sample_system):
     assert set((await sample_system.link_states(RESPONSABLE)).values()) == {"proposed"}
 
 
-async def test_form_without_csrf_token_is_rejected(sample_system):
+async def test_form_without_csrf_token_is_rejected(sample_system, new_client):
     identifiant, provisional = sample_system.notice(RESPONSABLE)
-    client = httpx.Client(base_url=sample_system.identity_url, follow_redirects=True)
+    client = new_client()
     form_page = log_in(client, identifiant, provisional)
     fields = valid_fields(form_page) | {"csrf_token": "forged"}
 

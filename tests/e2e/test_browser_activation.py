@@ -64,9 +64,10 @@ async def test_parent_activates_account_in_browser(sample_system, page):
     await page.get_by_label("Confirmation du mot de passe").fill(PASSWORD)
     mickael = page.locator("fieldset.child", has_text="Mickaël")
     francois = page.locator("fieldset.child", has_text="François")
-    await expect(mickael.get_by_label("Oui")).to_be_checked()
+    await expect(mickael.get_by_label("Oui", exact=True)).to_be_checked()
     await mickael.get_by_label("Date de naissance de Mickaël").fill("07/01/2013")
-    await francois.get_by_label("Non").check()
+    await francois.get_by_label("Non", exact=True).check()
+    await expect(francois.get_by_label("Date de naissance de François")).to_be_hidden()
     await screenshot(page, "02-activation")
     await page.get_by_role("button", name="Activer mon compte").click()
 

@@ -12,9 +12,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RESPONSABLE = "siecle:7100016"
 
 
-async def test_unknown_identifiant_and_wrong_password_look_alike(sample_system):
+async def test_unknown_identifiant_and_wrong_password_look_alike(sample_system, new_client):
     identifiant, _ = sample_system.notice(RESPONSABLE)
-    client = httpx.Client(base_url=sample_system.identity_url, follow_redirects=True)
+    client = new_client()
 
     wrong_password = log_in(client, identifiant, "pas le bon mot de passe")
     unknown = log_in(client, "personne.inconnue99", "pas le bon mot de passe")
@@ -26,9 +26,9 @@ async def test_unknown_identifiant_and_wrong_password_look_alike(sample_system):
     ).replace("personne.inconnue99", "X")
 
 
-async def test_login_renews_the_session_cookie(sample_system):
+async def test_login_renews_the_session_cookie(sample_system, new_client):
     identifiant, provisional = sample_system.notice(RESPONSABLE)
-    client = httpx.Client(base_url=sample_system.identity_url)
+    client = new_client()
     client.get("/connexion")
     before = client.cookies.get("educonnect_session")
 
@@ -37,7 +37,7 @@ async def test_login_renews_the_session_cookie(sample_system):
     assert client.cookies.get("educonnect_session") not in (None, before)
 
 
-async def test_session_cookie_is_httponly_and_samesite(sample_system):
+async def test_session_cookie_is_httponly_and_samesite(sample_system, new_client):
     page = httpx.get(sample_system.identity_url + "/connexion")
 
     cookie = page.headers["set-cookie"].lower()
@@ -45,7 +45,7 @@ async def test_session_cookie_is_httponly_and_samesite(sample_system):
     assert "samesite=lax" in cookie
 
 
-async def test_pages_carry_security_headers(sample_system):
+async def test_pages_carry_security_headers(sample_system, new_client):
     page = httpx.get(sample_system.identity_url + "/connexion")
 
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
@@ -53,13 +53,13 @@ async def test_pages_carry_security_headers(sample_system):
     assert page.headers["x-content-type-options"] == "nosniff"
 
 
-async def test_portal_requires_login(sample_system):
+async def test_portal_requires_login(sample_system, new_client):
     page = httpx.get(sample_system.identity_url + "/portail", follow_redirects=True)
 
     assert page.url.path == "/connexion"
 
 
-async def test_links_api_rejects_calls_without_token(sample_system):
+async def test_links_api_rejects_calls_without_token(sample_system, new_client):
     answer = httpx.get(
         f"{sample_system.links_url}/internal/responsables/{RESPONSABLE}/links"
     )

@@ -1,0 +1,59 @@
+"""Typed records read from one school's export, before they become events.
+
+Parsers fill them with the ids the events will carry (see ``siecle`` and
+``onde`` for how each source's ids are made), so that mapping them to events
+needs no knowledge of the source format.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from shared.contracts.events import Source
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRecord:
+    """A legal representative of a pupil; other kinds of responsable are not
+    kept."""
+
+    responsable_id: str
+    code_parente: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EleveRecord:
+    """An enrolled pupil with the legal representatives the source gives."""
+
+    eleve_id: str
+    ine: str | None
+    source_eleve_id: str | None
+    nom: str
+    nom_usage: str | None
+    prenom: str
+    date_naissance: date
+    classe: str
+    classe_id: str | None = None
+    responsables: tuple[LinkRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ResponsableRecord:
+    """An adult who is the legal representative of at least one enrolled pupil
+    of the export."""
+
+    responsable_id: str
+    civilite: str
+    nom: str
+    prenom: str
+    email: str | None = None
+    telephone_portable: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SchoolExport:
+    """The content of one school's export, validated whole."""
+
+    source: Source
+    uai: str
+    eleves: tuple[EleveRecord, ...]
+    responsables: tuple[ResponsableRecord, ...]

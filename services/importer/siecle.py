@@ -1,0 +1,419 @@
+"""SIECLE exports of a collège or lycée: ``ElevesSansAdresses`` (root
+``BEE_ELEVES``) and ``ResponsablesAvecAdresses`` (root ``BEE_RESPONSABLES``),
+each a plain ``.xml`` file or a ``.zip`` archive holding one.
+
+The files are read with ``iterparse`` and each record element is dropped once
+read, so memory contains the records kept, never the document tree. The XML
+parser decodes the bytes with the encoding the prolog declares (ISO-8859-15
+in real exports, where byte 0xBC is 'Œ'; decoding them as Latin-1 would give
+'¼').
+
+Two layouts are read. The current one names people with ``NOM_DE_FAMILLE``
+(and ``NOM_USAGE``) and marks a legal representative with
+``NIVEAU_RESPONSABILITE`` 1; the older one uses ``NOM`` and ``RESP_LEGAL`` 1
+or 2 (0 is not a legal representative).
+
+Ids: a pupil is ``eleve_id`` = its INE, or ``siecle:<ELEVE_ID>`` when the
+export has no INE; a person is ``siecle:<PERSONNE_ID>``.
+"""
+
+import zipfile
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import BinaryIO
+from xml.etree import ElementTree
+from xml.parsers import expat
+
+from services.importer.errors import ImportFileRejected
+from services.importer.records import (
+    EleveRecord,
+    LinkRecord,
+    ResponsableRecord,
+    SchoolExport,
+)
+from services.importer.values import blank_to_none, parse_date, parse_ine
+from shared.types import validate_uai
+
+ELEVES_ROOT = "BEE_ELEVES"
+RESPONSABLES_ROOT = "BEE_RESPONSABLES"
+DIVISION = "D"
+
+
+def read_siecle_school(
+    eleves_path: Path, responsables_path: Path, *, uai: str | None = None
+) -> SchoolExport:
+    """Read both files of one school and return its enrolled pupils and their
+    legal representatives.
+
+    A pupil whose ``DATE_SORTIE`` is on or before the export date
+    (``PARAMETRES/DATE_EXPORT`` of the pupils' file) is not enrolled and is
+    left out. Only people who are the legal representative of at least one
+    enrolled pupil are returned: the other responsables (person in charge,
+    contact) get no account, so they are not published.
+
+    Raises ``ImportFileRejected`` for anything that stops either file from
+    being read whole, and when ``PARAMETRES/UAJ`` differs between the files
+    or from ``uai``.
+    """
+    eleves = _read_eleves_file(eleves_path)
+    responsables = _read_responsables_file(responsables_path)
+
+    if uai is not None and eleves.uai != uai:
+        raise ImportFileRejected(
+            eleves_path,
+            "element PARAMETRES/UAJ",
+            f"UAJ {eleves.uai!r} differs from the UAI {uai!r} of its folder",
+        )
+    if responsables.uai != eleves.uai:
+        raise ImportFileRejected(
+            responsables_path,
+            "element PARAMETRES/UAJ",
+            f"UAJ {responsables.uai!r} differs from UAJ {eleves.uai!r} "
+            f"of {eleves_path}",
+        )
+
+    return _assemble(eleves, responsables, eleves_path, responsables_path)
+
+
+@dataclass
+class _ElevesFile:
+    uai: str = ""
+    date_export: date | None = None
+    # Keyed by ELEVE_ID. ``classe`` is filled in from the STRUCTURES section.
+    pupils: dict[str, EleveRecord] = field(default_factory=dict)
+    exit_dates: dict[str, date] = field(default_factory=dict)
+    divisions: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Link:
+    eleve_id: str
+    personne_id: str
+    legal: bool
+    code_parente: str | None
+
+
+@dataclass
+class _ResponsablesFile:
+    uai: str = ""
+    # Keyed by PERSONNE_ID.
+    personnes: dict[str, ResponsableRecord] = field(default_factory=dict)
+    links: list[_Link] = field(default_factory=list)
+
+
+def _read_eleves_file(path: Path) -> _ElevesFile:
+    result = _ElevesFile()
+    for element in _iter_records(path, ELEVES_ROOT):
+        if element.tag == "PARAMETRES":
+            result.uai, result.date_export = _read_parametres(element, path)
+        elif element.tag == "ELEVE":
+            _read_eleve(element, path, result)
+        elif element.tag == "STRUCTURES_ELEVE":
+            _read_structures(element, path, result)
+
+    if result.date_export is None:
+        raise ImportFileRejected(path, "element PARAMETRES", "missing")
+    return result
+
+
+def _read_responsables_file(path: Path) -> _ResponsablesFile:
+    result = _ResponsablesFile()
+    seen_links: set[tuple[str, str]] = set()
+    for element in _iter_records(path, RESPONSABLES_ROOT):
+        if element.tag == "PARAMETRES":
+            result.uai, _ = _read_parametres(element, path)
+        elif element.tag == "PERSONNE":
+            _read_personne(element, path, result)
+        elif element.tag == "RESPONSABLE_ELEVE":
+            link = _read_link(element, path)
+            if (link.eleve_id, link.personne_id) in seen_links:
+                raise ImportFileRejected(
+                    path,
+                    _link_location(link.eleve_id, link.personne_id),
+                    "duplicate link between this pupil and this person",
+                )
+            seen_links.add((link.eleve_id, link.personne_id))
+            result.links.append(link)
+
+    if not result.uai:
+        raise ImportFileRejected(path, "element PARAMETRES", "missing")
+    return result
+
+
+def _read_parametres(element: ElementTree.Element, path: Path) -> tuple[str, date]:
+    location = "element PARAMETRES"
+    uaj = _required(element, "UAJ", path, location)
+    try:
+        uai = validate_uai(uaj)
+    except ValueError as exc:
+        raise ImportFileRejected(path, location, str(exc)) from None
+    return uai, _required_date(element, "DATE_EXPORT", path, location)
+
+
+def _read_eleve(element: ElementTree.Element, path: Path, into: _ElevesFile) -> None:
+    source_id = _attribute(element, "ELEVE_ID", path)
+    location = f"element ELEVE ELEVE_ID={source_id!r}"
+    if source_id in into.pupils:
+        raise ImportFileRejected(path, location, "duplicate ELEVE_ID")
+
+    try:
+        ine = parse_ine(_text(element, "ID_NATIONAL"))
+    except ValueError as exc:
+        raise ImportFileRejected(path, location, f"{exc} (ID_NATIONAL)") from None
+    record = EleveRecord(
+        eleve_id=ine or f"siecle:{source_id}",
+        ine=ine,
+        source_eleve_id=source_id,
+        nom=_family_name(element, path, location),
+        nom_usage=_text(element, "NOM_USAGE"),
+        prenom=_required(element, "PRENOM", path, location),
+        date_naissance=_required_date(element, "DATE_NAISS", path, location),
+        classe="",
+    )
+    into.pupils[source_id] = record
+
+    exit_date = _optional_date(element, "DATE_SORTIE", path, location)
+    if exit_date is not None:
+        into.exit_dates[source_id] = exit_date
+
+
+def _read_structures(
+    element: ElementTree.Element, path: Path, into: _ElevesFile
+) -> None:
+    source_id = _attribute(element, "ELEVE_ID", path)
+    location = f"element STRUCTURES_ELEVE ELEVE_ID={source_id!r}"
+    for structure in element.iter("STRUCTURE"):
+        if _text(structure, "TYPE_STRUCTURE") != DIVISION:
+            continue
+        code = _required(structure, "CODE_STRUCTURE", path, location)
+        if source_id in into.divisions:
+            raise ImportFileRejected(
+                path,
+                location,
+                f"several divisions (TYPE_STRUCTURE {DIVISION}): "
+                f"{into.divisions[source_id]!r} and {code!r}",
+            )
+        into.divisions[source_id] = code
+
+
+def _read_personne(
+    element: ElementTree.Element, path: Path, into: _ResponsablesFile
+) -> None:
+    personne_id = _attribute(element, "PERSONNE_ID", path)
+    location = f"element PERSONNE PERSONNE_ID={personne_id!r}"
+    if personne_id in into.personnes:
+        raise ImportFileRejected(path, location, "duplicate PERSONNE_ID")
+
+    into.personnes[personne_id] = ResponsableRecord(
+        responsable_id=f"siecle:{personne_id}",
+        civilite=_required(element, "LC_CIVILITE", path, location),
+        nom=_family_name(element, path, location),
+        prenom=_required(element, "PRENOM", path, location),
+        email=_text(element, "MEL"),
+        telephone_portable=_text(element, "TEL_PORTABLE"),
+    )
+
+
+def _read_link(element: ElementTree.Element, path: Path) -> _Link:
+    eleve_id = _text(element, "ELEVE_ID")
+    personne_id = _text(element, "PERSONNE_ID")
+    location = _link_location(eleve_id, personne_id)
+    if eleve_id is None or personne_id is None:
+        raise ImportFileRejected(path, location, "missing ELEVE_ID or PERSONNE_ID")
+
+    niveau = _text(element, "NIVEAU_RESPONSABILITE")
+    resp_legal = _text(element, "RESP_LEGAL")
+    if niveau is not None:
+        legal = niveau == "1"
+    elif resp_legal is not None:
+        legal = resp_legal in ("1", "2")
+    else:
+        raise ImportFileRejected(
+            path,
+            location,
+            "missing NIVEAU_RESPONSABILITE (or RESP_LEGAL in the older layout)",
+        )
+    return _Link(eleve_id, personne_id, legal, _text(element, "CODE_PARENTE"))
+
+
+def _assemble(
+    eleves: _ElevesFile,
+    responsables: _ResponsablesFile,
+    eleves_path: Path,
+    responsables_path: Path,
+) -> SchoolExport:
+    """Keep the enrolled pupils, give each its division and legal
+    representatives, and keep the people who represent at least one of them."""
+    enrolled: dict[str, EleveRecord] = {}
+    ine_owner: dict[str, str] = {}
+    for source_id, pupil in eleves.pupils.items():
+        exit_date = eleves.exit_dates.get(source_id)
+        if exit_date is not None and exit_date <= eleves.date_export:
+            continue
+        if pupil.ine is not None:
+            if pupil.ine in ine_owner:
+                raise ImportFileRejected(
+                    eleves_path,
+                    f"element ELEVE ELEVE_ID={source_id!r}",
+                    f"duplicate INE: ELEVE_ID {ine_owner[pupil.ine]!r} has the same",
+                )
+            ine_owner[pupil.ine] = source_id
+        # NOTE: an enrolled pupil without a division is kept with an empty
+        # class, so that one pupil not yet placed does not stop the school's
+        # import. Subscribers see "" until the division is exported.
+        enrolled[source_id] = replace(pupil, classe=eleves.divisions.get(source_id, ""))
+
+    links: dict[str, list[LinkRecord]] = {source_id: [] for source_id in enrolled}
+    represented: dict[str, ResponsableRecord] = {}
+    for link in responsables.links:
+        if link.personne_id not in responsables.personnes:
+            raise ImportFileRejected(
+                responsables_path,
+                _link_location(link.eleve_id, link.personne_id),
+                "PERSONNE_ID not found among the PERSONNE elements",
+            )
+        # Links of pupils who left, or who are absent from the pupils' file,
+        # are dropped with them.
+        if not link.legal or link.eleve_id not in enrolled:
+            continue
+        personne = responsables.personnes[link.personne_id]
+        links[link.eleve_id].append(
+            LinkRecord(personne.responsable_id, link.code_parente)
+        )
+        represented[link.personne_id] = personne
+
+    return SchoolExport(
+        source="siecle",
+        uai=eleves.uai,
+        eleves=tuple(
+            replace(pupil, responsables=tuple(links[source_id]))
+            for source_id, pupil in enrolled.items()
+        ),
+        responsables=tuple(represented.values()),
+    )
+
+
+@contextmanager
+def _open_xml(path: Path) -> Iterator[BinaryIO]:
+    """Open ``path``, or the one file of the ``.zip`` archive ``path``, as bytes."""
+    if path.suffix.lower() != ".zip":
+        with path.open("rb") as stream:
+            yield stream
+        return
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise ImportFileRejected(path, "archive", f"invalid zip file: {exc}") from None
+    with archive:
+        members = [info for info in archive.infolist() if not info.is_dir()]
+        if len(members) != 1:
+            raise ImportFileRejected(
+                path, "archive", f"expected one XML file, found {len(members)} files"
+            )
+        with archive.open(members[0]) as stream:
+            yield stream
+
+
+def _iter_records(path: Path, root_tag: str) -> Iterator[ElementTree.Element]:
+    """Yield ``PARAMETRES`` and every record under ``DONNEES/<list>/`` (ELEVE,
+    STRUCTURES_ELEVE, PERSONNE, RESPONSABLE_ELEVE, ADRESSE…), in file order.
+
+    Each record is cleared and detached from its parent once the caller has
+    read it, so the tree never grows past one record.
+    """
+    with _open_xml(path) as stream:
+        open_elements: list[ElementTree.Element] = []
+        try:
+            for event, element in ElementTree.iterparse(
+                stream, events=("start", "end")
+            ):
+                if event == "start":
+                    if not open_elements and element.tag != root_tag:
+                        raise ImportFileRejected(
+                            path,
+                            f"element {element.tag}",
+                            f"unexpected root element: expected {root_tag}",
+                        )
+                    open_elements.append(element)
+                    continue
+
+                open_elements.pop()
+                depth = len(open_elements)
+                is_parametres = depth == 1 and element.tag == "PARAMETRES"
+                is_record = depth == 3 and open_elements[1].tag == "DONNEES"
+                if is_parametres or is_record:
+                    yield element
+                    element.clear()
+                    open_elements[-1].remove(element)
+        except ElementTree.ParseError as exc:
+            line, column = exc.position
+            raise ImportFileRejected(
+                path,
+                f"line {line}, column {column}",
+                f"broken XML: {expat.ErrorString(exc.code)}",
+            ) from None
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise ImportFileRejected(
+                path, "archive", f"corrupt zip member: {exc}"
+            ) from None
+
+
+def _attribute(element: ElementTree.Element, name: str, path: Path) -> str:
+    value = blank_to_none(element.get(name))
+    if value is None:
+        raise ImportFileRejected(
+            path, f"element {element.tag}", f"missing attribute {name}"
+        )
+    return value
+
+
+def _text(element: ElementTree.Element, tag: str) -> str | None:
+    return blank_to_none(element.findtext(tag))
+
+
+def _required(element: ElementTree.Element, tag: str, path: Path, location: str) -> str:
+    value = _text(element, tag)
+    if value is None:
+        raise ImportFileRejected(path, location, f"missing or empty {tag}")
+    return value
+
+
+def _family_name(element: ElementTree.Element, path: Path, location: str) -> str:
+    value = _text(element, "NOM_DE_FAMILLE") or _text(element, "NOM")
+    if value is None:
+        raise ImportFileRejected(
+            path, location, "missing NOM_DE_FAMILLE (or NOM in the older layout)"
+        )
+    return value
+
+
+def _optional_date(
+    element: ElementTree.Element, tag: str, path: Path, location: str
+) -> date | None:
+    value = _text(element, tag)
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except ValueError as exc:
+        raise ImportFileRejected(path, location, f"{exc} ({tag})") from None
+
+
+def _required_date(
+    element: ElementTree.Element, tag: str, path: Path, location: str
+) -> date:
+    value = _optional_date(element, tag, path, location)
+    if value is None:
+        raise ImportFileRejected(path, location, f"missing or empty {tag}")
+    return value
+
+
+def _link_location(eleve_id: str | None, personne_id: str | None) -> str:
+    return (
+        f"element RESPONSABLE_ELEVE ELEVE_ID={eleve_id!r} PERSONNE_ID={personne_id!r}"
+    )

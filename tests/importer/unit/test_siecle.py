@@ -1,0 +1,336 @@
+import re
+import shutil
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from services.importer.errors import ImportFileRejected
+from services.importer.records import SchoolExport
+from services.importer.siecle import read_siecle_school
+
+from ..factories import (
+    eleve,
+    eleves_xml,
+    link,
+    personne,
+    responsables_xml,
+    structure,
+    write_siecle,
+)
+from ..samples import SIECLE_SCHOOLS, WEEKS, school_folder, truth, truth_pupils
+
+SAMPLE_CASES = [(week, uai) for week in WEEKS for uai in SIECLE_SCHOOLS]
+
+
+def read_sample(week: str, uai: str, suffix: str = ".xml") -> SchoolExport:
+    folder = school_folder("siecle", week, uai)
+    return read_siecle_school(
+        folder / f"ElevesSansAdresses{suffix}",
+        folder / f"ResponsablesAvecAdresses{suffix}",
+        uai=uai,
+    )
+
+
+def truth_date(value: str) -> date:
+    day, month, year = value.split("/")
+    return date(int(year), int(month), int(day))
+
+
+@pytest.mark.parametrize(("week", "uai"), SAMPLE_CASES)
+def test_sample_pupils_match_truth(week, uai):
+    export = read_sample(week, uai)
+    expected = {p["ine"]: p for p in truth_pupils(week, uai) if not p["left"]}
+    pupils = {pupil.ine: pupil for pupil in export.eleves}
+
+    assert pupils.keys() == expected.keys()
+    for ine, pupil in pupils.items():
+        want = expected[ine]
+        assert pupil.eleve_id == ine
+        assert pupil.source_eleve_id == str(want["eleve_id"])
+        assert pupil.nom == want["nom"]
+        assert (pupil.nom_usage or "") == want["nom_usage"]
+        assert pupil.prenom == want["prenom"]
+        assert pupil.date_naissance == truth_date(want["birth"])
+        assert pupil.classe == want["division_or_class"]
+
+
+@pytest.mark.parametrize(("week", "uai"), SAMPLE_CASES)
+def test_sample_links_are_legal_guardians_only(week, uai):
+    export = read_sample(week, uai)
+    expected = {
+        p["ine"]: {
+            (f"siecle:{link['guardian_personne_id']}", link["code_parente"])
+            for link in p["links"]
+            if link["legal_guardian"]
+        }
+        for p in truth_pupils(week, uai)
+        if not p["left"]
+    }
+
+    links = {
+        pupil.ine: {
+            (link.responsable_id, link.code_parente) for link in pupil.responsables
+        }
+        for pupil in export.eleves
+    }
+
+    assert links == expected
+
+
+@pytest.mark.parametrize(("week", "uai"), SAMPLE_CASES)
+def test_sample_responsables_match_truth(week, uai):
+    export = read_sample(week, uai)
+    guardians = {f"siecle:{g['personne_id']}": g for g in truth(week)["guardians"]}
+    linked = {link.responsable_id for p in export.eleves for link in p.responsables}
+
+    assert {r.responsable_id for r in export.responsables} == linked
+    for responsable in export.responsables:
+        want = guardians[responsable.responsable_id]
+        assert responsable.civilite == want["civ"]
+        assert responsable.nom == want["nom"]
+        assert responsable.prenom == want["prenom"]
+        assert responsable.email == want["email"]
+
+
+@pytest.mark.parametrize(("week", "uai"), SAMPLE_CASES)
+def test_zip_reads_like_xml(week, uai):
+    assert read_sample(week, uai, ".zip") == read_sample(week, uai, ".xml")
+
+
+def test_older_layout_reads_nom_and_resp_legal():
+    export = read_sample("week1", "0999102F")
+    benali = next(p for p in export.eleves if p.ine == "9900000007Y")
+
+    assert benali.nom == "BENALI"
+    assert {link.responsable_id for link in benali.responsables} == {
+        "siecle:7100010",
+        "siecle:7100011",
+    }
+
+
+def test_current_layout_reads_nom_usage():
+    export = read_sample("week1", "0999101E")
+    laetitia = next(p for p in export.eleves if p.ine == "9900000003N")
+
+    assert laetitia.nom == "D'AMBROSIO DE LA FONTAINE-ROCHE"
+    assert laetitia.nom_usage == "D'AMBROSIO"
+    assert laetitia.prenom == "Lætitia"
+
+
+def test_contacts_and_persons_in_charge_are_not_published():
+    export = read_sample("week1", "0999101E")
+    ids = {responsable.responsable_id for responsable in export.responsables}
+
+    assert "siecle:7100007" not in ids  # grandmother, level 3 (contact)
+    assert "siecle:7100017" not in ids  # child-welfare referent, level 2
+
+
+def test_iso_8859_15_oe_ligature_decodes(tmp_path):
+    # The sample's CŒUR is a contact, so she is made a legal guardian here.
+    folder = school_folder("siecle", "week1", "0999101E")
+    source = (folder / "ResponsablesAvecAdresses.xml").read_bytes()
+    promoted = re.sub(
+        rb"(<PERSONNE_ID>7100007</PERSONNE_ID>\s*<NIVEAU_RESPONSABILITE>)3",
+        rb"\g<1>1",
+        source,
+    )
+    assert b"C\xbcUR" in promoted
+    shutil.copy(folder / "ElevesSansAdresses.xml", tmp_path)
+    (tmp_path / "ResponsablesAvecAdresses.xml").write_bytes(promoted)
+
+    export = read_siecle_school(
+        tmp_path / "ElevesSansAdresses.xml", tmp_path / "ResponsablesAvecAdresses.xml"
+    )
+    coeur = next(r for r in export.responsables if r.responsable_id == "siecle:7100007")
+
+    assert coeur.nom == "CŒUR"
+    assert coeur.email is None
+
+
+def test_pupil_leaving_on_export_date_is_not_enrolled(tmp_path):
+    pupils = eleve("4300001", "9900000001W", date_sortie="12/01/2026") + eleve(
+        "4300002", "9900000002E", date_sortie="13/01/2026"
+    )
+    paths = write_siecle(tmp_path, eleves=eleves_xml(pupils=pupils))
+
+    export = read_siecle_school(*paths)
+
+    assert [pupil.source_eleve_id for pupil in export.eleves] == ["4300002"]
+
+
+def test_sample_pupil_with_date_sortie_is_skipped():
+    export = read_sample("week2", "0999101E")
+
+    assert "9900000016H" not in {pupil.ine for pupil in export.eleves}
+
+
+def test_pupil_without_ine_gets_siecle_id(tmp_path):
+    paths = write_siecle(
+        tmp_path,
+        eleves=eleves_xml(
+            pupils=eleve("4300001", "") + eleve("4300002", "9900000002E")
+        ),
+    )
+
+    export = read_siecle_school(*paths)
+
+    assert export.eleves[0].eleve_id == "siecle:4300001"
+    assert export.eleves[0].ine is None
+
+
+def rejection(tmp_path: Path, **files) -> ImportFileRejected:
+    paths = write_siecle(tmp_path, **files)
+    with pytest.raises(ImportFileRejected) as caught:
+        read_siecle_school(*paths, uai="0999101E")
+    return caught.value
+
+
+def test_broken_xml_is_rejected_with_line(tmp_path):
+    broken = eleves_xml().replace("</PRENOM>", "</PRENOMS>", 1)
+
+    error = rejection(tmp_path, eleves=broken)
+
+    assert error.file.endswith("ElevesSansAdresses.xml")
+    assert re.fullmatch(r"line \d+, column \d+", error.location)
+    assert "mismatched tag" in error.reason
+
+
+def test_truncated_xml_is_rejected(tmp_path):
+    sample = school_folder("siecle", "week1", "0999101E") / "ElevesSansAdresses.xml"
+    data = sample.read_bytes()
+
+    error = rejection(tmp_path, eleves=data[: len(data) // 2])
+
+    assert error.location.startswith("line ")
+    assert "broken XML" in error.reason
+
+
+def test_impossible_date_is_rejected_with_pupil_id(tmp_path):
+    pupils = eleve("4300001", "9900000001W", date_naissance="31/02/2012")
+
+    error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
+
+    assert error.location == "element ELEVE ELEVE_ID='4300001'"
+    assert "'31/02/2012'" in error.reason
+    assert "expected format dd/mm/yyyy" in error.reason
+
+
+def test_duplicate_eleve_id_is_rejected(tmp_path):
+    pupils = eleve("4300001", "9900000001W") + eleve("4300001", "9900000002E")
+
+    error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
+
+    assert error.location == "element ELEVE ELEVE_ID='4300001'"
+    assert error.reason == "duplicate ELEVE_ID"
+
+
+def test_duplicate_ine_is_rejected(tmp_path):
+    pupils = eleve("4300001", "9900000001W") + eleve("4300002", "9900000001W")
+
+    error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
+
+    assert error.location == "element ELEVE ELEVE_ID='4300002'"
+    assert "duplicate INE" in error.reason
+    assert "9900000001W" not in str(error)
+
+
+def test_duplicate_personne_id_is_rejected(tmp_path):
+    personnes = personne("7100001") + personne("7100001", prenom="Paul")
+
+    error = rejection(tmp_path, responsables=responsables_xml(personnes=personnes))
+
+    assert error.location == "element PERSONNE PERSONNE_ID='7100001'"
+    assert error.reason == "duplicate PERSONNE_ID"
+
+
+def test_undecodable_bytes_are_rejected_with_line(tmp_path):
+    text = eleves_xml().replace('encoding="ISO-8859-15"', 'encoding="UTF-8"')
+    data = text.encode("utf-8").replace("Zoé".encode(), b"Zo\xff", 1)
+
+    line = data[: data.index(b"\xff")].count(b"\n") + 1
+
+    error = rejection(tmp_path, eleves=data)
+
+    assert error.location.startswith(f"line {line},")
+    assert "not well-formed" in error.reason
+
+
+def test_missing_family_name_is_rejected(tmp_path):
+    pupils = eleve("4300001", "9900000001W").replace(
+        "<NOM_DE_FAMILLE>MOREL</NOM_DE_FAMILLE>", ""
+    )
+
+    error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
+
+    assert error.location == "element ELEVE ELEVE_ID='4300001'"
+    assert "NOM_DE_FAMILLE" in error.reason
+
+
+def test_link_without_level_is_rejected(tmp_path):
+    links = link("4300001", "7100001").replace(
+        "<NIVEAU_RESPONSABILITE>1</NIVEAU_RESPONSABILITE>", ""
+    )
+
+    error = rejection(tmp_path, responsables=responsables_xml(links=links))
+
+    assert "ELEVE_ID='4300001' PERSONNE_ID='7100001'" in error.location
+    assert "NIVEAU_RESPONSABILITE" in error.reason
+
+
+def test_link_to_unknown_person_is_rejected(tmp_path):
+    links = link("4300001", "7100001") + link("4300002", "7199999")
+
+    error = rejection(tmp_path, responsables=responsables_xml(links=links))
+
+    assert "PERSONNE_ID='7199999'" in error.location
+    assert "not found" in error.reason
+
+
+def test_two_divisions_are_rejected(tmp_path):
+    structures = structure("4300001", "5A") + structure("4300001", "5B")
+
+    error = rejection(tmp_path, eleves=eleves_xml(structures=structures))
+
+    assert error.location == "element STRUCTURES_ELEVE ELEVE_ID='4300001'"
+    assert "several divisions" in error.reason
+
+
+def test_wrong_root_element_is_rejected(tmp_path):
+    error = rejection(tmp_path, eleves=responsables_xml())
+
+    assert error.location == "element BEE_RESPONSABLES"
+    assert "expected BEE_ELEVES" in error.reason
+
+
+def test_uaj_differing_from_folder_is_rejected(tmp_path):
+    error = rejection(
+        tmp_path,
+        eleves=eleves_xml(uaj="0999102F"),
+        responsables=responsables_xml(uaj="0999102F"),
+    )
+
+    assert error.location == "element PARAMETRES/UAJ"
+    assert "'0999101E'" in error.reason
+
+
+def test_uaj_differing_between_files_is_rejected(tmp_path):
+    error = rejection(tmp_path, responsables=responsables_xml(uaj="0999102F"))
+
+    assert error.file.endswith("ResponsablesAvecAdresses.xml")
+    assert error.location == "element PARAMETRES/UAJ"
+
+
+def test_zip_with_two_files_is_rejected(tmp_path):
+    eleves_path, responsables_path = write_siecle(tmp_path / "xml")
+    archive = tmp_path / "ElevesSansAdresses.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.write(eleves_path, "ElevesSansAdresses.xml")
+        zipped.write(eleves_path, "copy.xml")
+
+    with pytest.raises(ImportFileRejected) as caught:
+        read_siecle_school(archive, responsables_path)
+
+    assert caught.value.location == "archive"
+    assert "found 2 files" in caught.value.reason

@@ -1,0 +1,35 @@
+import tracemalloc
+
+from services.importer.siecle import read_siecle_school
+
+from ..factories import responsables_xml, write_siecle
+
+ADRESSE = """
+      <ADRESSE ADRESSE_ID="{number}">
+        <LIGNE1_ADRESSE>{number} route de Belleterre</LIGNE1_ADRESSE>
+        <LIGNE2_ADRESSE/>
+        <CODE_POSTAL>99110</CODE_POSTAL>
+        <LIBELLE_POSTAL>BELLETERRE-SUR-FICTION</LIBELLE_POSTAL>
+        <LL_PAYS>FRANCE</LL_PAYS>
+      </ADRESSE>"""
+ADDRESS_COUNT = 40_000
+
+
+def test_parsing_memory_does_not_grow_with_records(tmp_path):
+    # Records that are not kept (addresses here) must not stay in the tree.
+    addresses = "".join(ADRESSE.format(number=n) for n in range(ADDRESS_COUNT))
+    document = responsables_xml().replace(
+        "\n  </DONNEES>", f"\n    <ADRESSES>{addresses}\n    </ADRESSES>\n  </DONNEES>"
+    )
+    paths = write_siecle(tmp_path, responsables=document)
+    file_size = paths[1].stat().st_size
+
+    tracemalloc.start()
+    try:
+        export = read_siecle_school(*paths)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert len(export.responsables) == 1
+    assert peak < file_size / 10

@@ -160,6 +160,14 @@ class LinkRefused(_LinkEvent):
     responsable: LinkedResponsable
 
 
+class LinkRefusalWithdrawn(_LinkEvent):
+    """Event: a responsable who had refused a link confirmed it after all, so
+    the diffusion teams' correction case is closed."""
+
+    type: Literal["link.refusal_withdrawn"] = "link.refusal_withdrawn"
+    screen: Screen
+
+
 class LinkRemoved(_LinkEvent):
     """The source no longer has the link."""
 
@@ -168,6 +176,6 @@ class LinkRemoved(_LinkEvent):
 
 
 LinkEvent = Annotated[
-    LinkProposed | LinkConfirmed | LinkRefused | LinkRemoved,
+    LinkProposed | LinkConfirmed | LinkRefused | LinkRefusalWithdrawn | LinkRemoved,
     Field(discriminator="type"),
 ]

@@ -15,9 +15,10 @@ PYTEST_ARGS ?=
 LOCK_HASH := $(shell sha256sum requirements.lock | cut -c1-16)
 INSTALL_STAMP := $(VENV)/.installed-$(LOCK_HASH)
 KAFKA_MARKER := $(CACHE)/kafka-4.1.1/.complete
+DSFR_MARKER := services/identity/static/dsfr/.complete
 PIP_COMPILE := $(CACHE)/pip-tools/bin/pip-compile
 
-.PHONY: run test install lock clean
+.PHONY: run test install lock clean deploy-check
 
 run: install
 	$(VENV_PYTHON) -m shared.devstack.run
@@ -28,7 +29,7 @@ test: install
 # Debian packages first: Maven and Java are needed to fetch the Kafka jars.
 install:
 	@bash deploy/local/install-system-packages.sh
-	@$(MAKE) --no-print-directory $(INSTALL_STAMP) $(KAFKA_MARKER)
+	@$(MAKE) --no-print-directory $(INSTALL_STAMP) $(KAFKA_MARKER) $(DSFR_MARKER)
 
 $(VENV_PYTHON):
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +46,12 @@ $(KAFKA_MARKER): deploy/local/kafka/pom.xml | $(INSTALL_STAMP)
 	$(VENV_PYTHON) -m shared.devstack.kafka fetch
 	touch $@
 
+# The identity pages' design system (DSFR) and axe-core for the browser tests,
+# from the npm registry, pinned by the package-lock.
+$(DSFR_MARKER): services/identity/assets/package-lock.json
+	bash services/identity/assets/install.sh
+	touch $@
+
 # Regenerate requirements.lock from pyproject.toml with the test extra. Pins
 # already in the lock are kept; `make lock LOCK_ARGS=--upgrade` moves them all to
 # the newest versions.
@@ -58,6 +65,12 @@ $(PIP_COMPILE):
 	$(PYTHON) -m venv $(CACHE)/pip-tools
 	$(CACHE)/pip-tools/bin/python -m pip install --quiet pip-tools
 
+# Validate deploy/compose.yaml and the Kubernetes overlays; tools and schemas go
+# to .cache/. `make test` runs it too, through tests/ops/test_deploy_check.py.
+deploy-check: install
+	PYTHON=$(VENV_PYTHON) bash deploy/check.sh
+
 clean:
-	rm -rf $(VENV) $(CACHE) .pytest_cache tests/artifacts *.egg-info
+	rm -rf $(VENV) $(CACHE) .pytest_cache tests/artifacts *.egg-info \
+		services/identity/static/dsfr services/identity/assets/node_modules
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -12,6 +12,7 @@ from services.identity.notices import pending_notices
 from services.identity.settings import Settings
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.logging import configure_logging
+from shared.observability import load_settings_or_exit
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -45,7 +46,7 @@ def main() -> None:
     notices.add_argument("--responsable", help="only the notice of this responsable id")
     arguments = parser.parse_args()
 
-    settings = Settings()
+    settings = load_settings_or_exit(Settings)
     configure_logging("identity", settings.log_level)
     asyncio.run(
         apply_migrations(settings.database_url, SCHEMA, SHARED_MIGRATIONS, MIGRATIONS)
@@ -59,6 +60,7 @@ def main() -> None:
         port=settings.http_port,
         log_config=None,
         access_log=False,
+        timeout_graceful_shutdown=30,
         proxy_headers=False,
     )
 

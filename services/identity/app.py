@@ -9,20 +9,30 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
 
-from services.identity import sessions, web
-from services.identity.consumers import register_consumers
+from services.identity import account_pages, sessions, web
+from services.identity.consumers import GROUP_ID, register_consumers
 from services.identity.links_client import LinksClient
 from services.identity.settings import Settings
 from shared.db import create_pool
-from shared.logging import correlation_id_var, get_logger, new_correlation_id
+from shared.logging import get_logger
+from shared.observability import (
+    broker_check,
+    consumer_lag_refresher,
+    database_check,
+    instrument_app,
+    observability_router,
+)
 
 logger = get_logger(__name__)
 
 SCHEMA = "identity"
+PROBE_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; "
-    "form-action 'self'; base-uri 'none'; object-src 'none'",
+    # The design system's stylesheet draws some controls with data: images.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; "
+    "object-src 'none'",
     "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -50,21 +60,14 @@ def create_app(settings: Settings) -> FastAPI:
         name="static",
     )
     app.include_router(web.router)
+    app.include_router(account_pages.router)
     web.register_error_pages(app)
-
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        """Return 200 while the process is up."""
-        return {"status": "ok"}
 
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next) -> Response:
-        """Bind a correlation id, load or start the browser session, store it
-        after the page, and add the security headers."""
-        correlation_id_var.set(
-            request.headers.get("X-Correlation-ID") or new_correlation_id()
-        )
-        if request.url.path.startswith("/static") or request.url.path == "/healthz":
+        """Load or start the browser session, store it after the page, and
+        add the security headers. Probes and static files get no session."""
+        if request.url.path.startswith("/static") or request.url.path in PROBE_PATHS:
             return await call_next(request)
 
         pool = app.state.pool
@@ -95,6 +98,20 @@ def create_app(settings: Settings) -> FastAPI:
             response.headers.setdefault(name, value)
         return response
 
+    # Added after the session middleware so that it runs outermost and binds
+    # the correlation id before any session work is logged.
+    instrument_app(app)
+    app.include_router(
+        observability_router(
+            checks={
+                "database": database_check(lambda: app.state.pool),
+                "broker": broker_check(lambda: app.state.broker),
+            },
+            refreshers=[
+                consumer_lag_refresher(settings.kafka_bootstrap_servers, [GROUP_ID])
+            ],
+        )
+    )
     return app
 
 

@@ -1,5 +1,6 @@
-"""The *Activation du compte* form: reading what the parent typed and the
-French messages for each mistake, next to the field it concerns."""
+"""The forms of the front door (*Activation du compte*, *Ajout d'enfants*, new
+passwords): reading what the parent typed, and the French message for each
+mistake, shown next to the field it concerns."""
 
 import re
 import uuid
@@ -9,7 +10,12 @@ from datetime import date
 from starlette.datastructures import FormData
 
 from services.identity.links_client import Choice, Link
-from services.identity.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from services.identity.passwords import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    estimate_strength,
+    password_problem,
+)
 
 # Deliberately loose: the address is proven by the mail sent to it, not by a
 # pattern. It only catches what is obviously not an address.
@@ -27,6 +33,12 @@ MESSAGES = {
     "password_long": f"Le mot de passe doit contenir au plus {MAX_PASSWORD_LENGTH} "
     "caractères.",
     "password_mismatch": "Les deux mots de passe ne sont pas identiques.",
+    "password_common": "Ce mot de passe fait partie des plus utilisés et serait "
+    "deviné en premier. Choisissez-en un autre, par exemple une phrase de "
+    "plusieurs mots.",
+    "password_weak": "Ce mot de passe est trop facile à deviner. Allongez-le ou "
+    "choisissez une phrase de plusieurs mots sans lien entre eux.",
+    "current_password_wrong": "Le mot de passe actuel saisi n'est pas le bon.",
     "no_child_confirmed": "Pour activer votre compte, vous devez répondre « Oui » "
     "pour au moins un enfant.",
     "birth_date_missing": "Saisissez la date de naissance de l'élève au format "
@@ -35,7 +47,35 @@ MESSAGES = {
     "JJ/MM/AAAA, par exemple 14/03/2013.",
     "birth_date_mismatch": "La date de naissance saisie ne correspond pas à celle "
     "connue de l'établissement scolaire.",
+    "too_many_attempts": "Trop de dates de naissance erronées ont été saisies pour "
+    "cet élève, la vérification est donc suspendue un moment. Réessayez plus tard "
+    "ou contactez son école ou son établissement.",
+    "last_confirmed_link": "Vous ne pouvez pas retirer votre dernier enfant "
+    "rattaché : votre compte doit rester rattaché à au moins un élève.",
 }
+UNKNOWN_DECISION_ERROR = (
+    "Ce choix n'a pas pu être enregistré. Merci de réessayer plus tard."
+)
+
+
+def decision_message(code: str) -> str:
+    """Return the French message of an error code of the links service."""
+    return MESSAGES.get(code, UNKNOWN_DECISION_ERROR)
+
+
+def new_password_errors(
+    password: str, password_confirmation: str, user_inputs: list[str]
+) -> dict[str, str]:
+    """Return the messages for a new password typed twice, keyed by field."""
+    if problem := password_problem(password, user_inputs):
+        message = MESSAGES[problem]
+        if problem == "password_weak":
+            strength = estimate_strength(password, user_inputs)
+            message += f" Force estimée : {strength.label}."
+        return {"password": message}
+    if password != password_confirmation:
+        return {"password_confirmation": MESSAGES["password_mismatch"]}
+    return {}
 
 
 def parse_birth_date(text: str) -> date | None:
@@ -78,17 +118,10 @@ class ActivationForm:
     @classmethod
     def read(cls, form: FormData, links: list[Link]) -> "ActivationForm":
         """Read the submitted fields; an unknown choice counts as 'Oui'."""
-        answers = {}
-        for link in links:
-            choice = str(form.get(f"choix-{link.link_id}", "oui"))
-            answers[link.link_id] = ChildAnswer(
-                choice="non" if choice == "non" else "oui",
-                birth_date_text=str(form.get(f"naissance-{link.link_id}", "")).strip(),
-            )
         return cls(
             email=str(form.get("email", "")).strip(),
             email_confirmation=str(form.get("email_confirmation", "")).strip(),
-            answers=answers,
+            answers=read_answers(form, links),
         )
 
     def to_data(self) -> dict:
@@ -128,9 +161,16 @@ class ActivationForm:
             for link_id, answer in self.answers.items()
         ]
 
-    def errors(self, password: str, password_confirmation: str) -> dict[str, str]:
+    def errors(
+        self,
+        password: str,
+        password_confirmation: str,
+        user_inputs: list[str] | None = None,
+    ) -> dict[str, str]:
         """Return a French message per field in error, keyed by field name;
-        ``form`` contains the errors that concern the whole form."""
+        ``form`` contains the errors that concern the whole form.
+        ``user_inputs`` are words of the person that the password must not
+        lean on (name, identifiant)."""
         errors: dict[str, str] = {}
 
         if not self.email:
@@ -140,20 +180,100 @@ class ActivationForm:
         elif self.email.casefold() != self.email_confirmation.casefold():
             errors["email_confirmation"] = MESSAGES["email_mismatch"]
 
-        if len(password) < MIN_PASSWORD_LENGTH:
-            errors["password"] = MESSAGES["password_short"]
-        elif len(password) > MAX_PASSWORD_LENGTH:
-            errors["password"] = MESSAGES["password_long"]
-        elif password != password_confirmation:
-            errors["password_confirmation"] = MESSAGES["password_mismatch"]
+        errors |= new_password_errors(
+            password, password_confirmation, [self.email, *(user_inputs or [])]
+        )
 
         if not any(answer.choice == "oui" for answer in self.answers.values()):
             errors["form"] = MESSAGES["no_child_confirmed"]
-        for link_id, answer in self.answers.items():
-            if answer.choice != "oui":
-                continue
-            if not answer.birth_date_text:
-                errors[f"naissance-{link_id}"] = MESSAGES["birth_date_missing"]
-            elif parse_birth_date(answer.birth_date_text) is None:
-                errors[f"naissance-{link_id}"] = MESSAGES["birth_date_invalid"]
+        errors |= birth_date_errors(self.answers)
         return errors
+
+
+def birth_date_errors(answers: dict[uuid.UUID, ChildAnswer]) -> dict[str, str]:
+    """Return a message for each 'Oui' without a valid birth date."""
+    errors = {}
+    for link_id, answer in answers.items():
+        if answer.choice != "oui":
+            continue
+        if not answer.birth_date_text:
+            errors[f"naissance-{link_id}"] = MESSAGES["birth_date_missing"]
+        elif parse_birth_date(answer.birth_date_text) is None:
+            errors[f"naissance-{link_id}"] = MESSAGES["birth_date_invalid"]
+    return errors
+
+
+def read_answers(form: FormData, links: list[Link]) -> dict[uuid.UUID, ChildAnswer]:
+    """Read the Oui/Non choice and birth date typed for each child; a missing
+    choice takes the child's default (Non for a refused link, else Oui)."""
+    answers = {}
+    for link in links:
+        default = "non" if link.state == "refused" else "oui"
+        choice = str(form.get(f"choix-{link.link_id}", default))
+        answers[link.link_id] = ChildAnswer(
+            choice="non" if choice == "non" else "oui",
+            birth_date_text=str(form.get(f"naissance-{link.link_id}", "")).strip(),
+        )
+    return answers
+
+
+@dataclass
+class ChildrenForm:
+    """The *Ajout d'enfants* form of the page intermédiaire: a choice for each
+    child not yet confirmed."""
+
+    answers: dict[uuid.UUID, ChildAnswer] = field(default_factory=dict)
+
+    @classmethod
+    def blank(cls, links: list[Link]) -> "ChildrenForm":
+        """Return the form as first shown: 'Oui' for a proposed child, 'Non'
+        for one the parent refused before."""
+        return cls(
+            answers={
+                link.link_id: ChildAnswer("non" if link.state == "refused" else "oui")
+                for link in links
+            }
+        )
+
+    @classmethod
+    def read(cls, form: FormData, links: list[Link]) -> "ChildrenForm":
+        """Read the submitted choices."""
+        return cls(answers=read_answers(form, links))
+
+    def to_data(self) -> dict:
+        """Return the form as JSON-compatible data, to keep it in the session."""
+        return {
+            str(link_id): [answer.choice, answer.birth_date_text]
+            for link_id, answer in self.answers.items()
+        }
+
+    @classmethod
+    def from_data(cls, data: dict) -> "ChildrenForm":
+        """Rebuild a form kept with ``to_data``."""
+        return cls(
+            answers={
+                uuid.UUID(link_id): ChildAnswer(choice, text)
+                for link_id, (choice, text) in data.items()
+            }
+        )
+
+    def errors(self) -> dict[str, str]:
+        """Return a French message per birth-date field in error."""
+        return birth_date_errors(self.answers)
+
+    def changes(self, links: list[Link]) -> list[Choice]:
+        """Return the decisions that change a link: confirming any, refusing
+        one still proposed. 'Non' on a link already refused changes nothing,
+        so no second refusal reaches the school."""
+        states = {link.link_id: link.state for link in links}
+        choices = []
+        for link_id, answer in self.answers.items():
+            state = states.get(link_id)
+            if state is None or state == "confirmed":
+                continue
+            if answer.choice == "oui":
+                birth_date = parse_birth_date(answer.birth_date_text)
+                choices.append(Choice(link_id, "confirm", birth_date))
+            elif state == "proposed":
+                choices.append(Choice(link_id, "refuse"))
+        return choices

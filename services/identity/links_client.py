@@ -111,7 +111,9 @@ class LinksClient:
             )
         except httpx.HTTPError as exc:
             logger.error("links_request_failed", method=method, error=repr(exc))
-            raise LinksUnavailable(f"links service request {method} failed: {exc!r}") from exc
+            raise LinksUnavailable(
+                f"links service request {method} failed: {exc!r}"
+            ) from exc
         if response.status_code == 404:
             raise LinkNotOwned("the links service does not know this link")
         if response.status_code != 200:

@@ -1,11 +1,19 @@
-"""Password hashing and the provisional passwords printed on school notices."""
+"""Password hashing, the rules for new passwords and their strength estimate,
+and the provisional passwords printed on school notices."""
 
 import hashlib
 import hmac
+import re
+import unicodedata
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 # argon2-cffi's defaults follow RFC 9106's second recommended option
 # (argon2id, t=3, m=64 MiB, p=4).
@@ -67,3 +75,57 @@ def check_provisional_password(
     constant time."""
     expected = provisional_password(notice_secret, account_id)
     return hmac.compare_digest(expected.encode(), password.strip().lower().encode())
+
+
+# French names of zxcvbn's scores 0 to 4, from the easiest to guess.
+STRENGTH_LABELS = ("Très faible", "Faible", "Moyen", "Fort", "Très fort")
+# Passwords whose zxcvbn score is below this are rejected even when long
+# enough, such as « aaaaaaaaaaaa » or « azertyuiop12 ».
+MIN_STRENGTH_SCORE = 2
+_COMMON_PASSWORDS_FILE = Path(__file__).parent / "common_passwords.txt"
+
+
+@dataclass(frozen=True)
+class Strength:
+    """zxcvbn's estimate of how hard a password is to guess."""
+
+    score: int
+    label: str
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    lines = _COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.casefold() for line in lines if line and not line.startswith("#")
+    )
+
+
+def estimate_strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
+    """Estimate the strength of ``password`` with zxcvbn, penalising words
+    of ``user_inputs`` (the person's name, identifiant, e-mail)."""
+    inputs = []
+    for value in filter(None, user_inputs):
+        plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
+        inputs += [
+            value.lower(),
+            plain.lower(),
+            re.sub(r"[^a-z0-9]", "", plain.lower()),
+        ]
+    score = zxcvbn(password[:MAX_PASSWORD_LENGTH], user_inputs=inputs)["score"]
+    return Strength(score, STRENGTH_LABELS[score])
+
+
+def password_problem(password: str, user_inputs: Sequence[str] = ()) -> str | None:
+    """Return the code of the first rule a new password breaks, or None.
+    The rules are on length, the list of common passwords and the zxcvbn
+    score, never on classes of characters."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return "password_short"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return "password_long"
+    if password.casefold() in _common_passwords():
+        return "password_common"
+    if estimate_strength(password, user_inputs).score < MIN_STRENGTH_SCORE:
+        return "password_weak"
+    return None

@@ -9,10 +9,11 @@ import asyncpg
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
-from services.identity import accounts, passwords, sessions
+from services.identity import accounts, catalogue, passwords, sessions, throttle
 from services.identity.errors import LinkNotOwned, LinksUnavailable
-from services.identity.forms import MESSAGES, ActivationForm
+from services.identity.forms import ActivationForm, decision_message
 from services.identity.links_client import Link, LinksClient
 from services.identity.settings import Settings
 from shared.logging import get_logger
@@ -26,6 +27,12 @@ LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
 FORM_EXPIRED = "Le formulaire a expiré. Merci de recommencer."
 PENDING_KEY = "activation_pending"
 KEPT_FORM_KEY = "activation_form"
+ACTIONS_PAGE = "/actions-compte"
+# A téléservice's return address, and the page to show after login, survive
+# the session renewal at login.
+RETURN_KEY = "teleservice_return"
+NEXT_PAGE_KEY = "next_page"
+KEPT_AT_LOGIN = (RETURN_KEY, NEXT_PAGE_KEY)
 
 
 class CsrfRejected(Exception):
@@ -105,22 +112,38 @@ async def login(
     provisional password before activation. The answer is the same whether
     the identifiant exists or not."""
     _check_csrf(session, csrf_token)
+    address = request.client.host if request.client else "inconnue"
+    keys = {
+        throttle.identifiant_key(identifiant): throttle.IDENTIFIANT_LIMITS,
+        throttle.address_key(address): throttle.ADDRESS_LIMITS,
+    }
 
-    async with pool.acquire() as connection:
-        account = await accounts.find_by_identifiant(connection, identifiant)
+    # The throttle is checked before any hash is computed, so that held-back
+    # attempts cost nothing and tell nothing. The lock on the identifiant makes
+    # parallel attempts wait for each other's outcome instead of all passing
+    # the check before any failure is counted.
+    async with pool.acquire() as connection, connection.transaction():
+        await connection.execute(
+            "SELECT pg_advisory_xact_lock(hashtext($1))",
+            throttle.identifiant_key(identifiant),
+        )
+        wait = await throttle.wait_before_login(connection, keys)
+        account = None
+        if not wait:
+            account = await _check_credentials(
+                connection, settings, identifiant, password
+            )
+            if account is None:
+                await throttle.record_failure(connection, list(keys))
+    if wait:
+        logger.warning("login_throttled", wait_seconds=int(wait.total_seconds()))
+        return _render(
+            request,
+            "connexion.html",
+            {"identifiant": identifiant, "error": throttle.wait_message(wait)},
+            status_code=429,
+        )
     if account is None:
-        passwords.verify_password(None, password)
-        ok = False
-    elif account["activated_at"] is None:
-        ok = passwords.check_provisional_password(
-            settings.notice_secret, account["account_id"], password
-        )
-    else:
-        ok = passwords.verify_password(account["password_hash"], password)
-    if not ok:
-        logger.info(
-            "login_failed", account_id=str(account["account_id"]) if account else None
-        )
         return _render(
             request,
             "connexion.html",
@@ -128,18 +151,60 @@ async def login(
             status_code=401,
         )
 
-    if account["activated_at"] is not None and passwords.needs_rehash(
-        account["password_hash"]
-    ):
-        async with pool.acquire() as connection:
+    async with pool.acquire() as connection:
+        await throttle.forget_failures(
+            connection, throttle.identifiant_key(identifiant)
+        )
+        if account["activated_at"] is not None and passwords.needs_rehash(
+            account["password_hash"]
+        ):
             await accounts.replace_password_hash(
                 connection, account["account_id"], passwords.hash_password(password)
             )
+    carried_over = {
+        key: session.data[key] for key in KEPT_AT_LOGIN if key in session.data
+    }
     request.state.session = await sessions.renew(
         pool, session, settings.session_minutes, account["account_id"]
     )
+    request.state.session.data.update(carried_over)
     logger.info("login_succeeded", account_id=str(account["account_id"]))
-    return _redirect("/portail" if account["activated_at"] else "/activation")
+    if account["activated_at"] is None:
+        return _redirect("/activation")
+    if next_page := request.state.session.data.pop(NEXT_PAGE_KEY, None):
+        return _redirect(next_page)
+    pending = await _links_to_decide(_links(request), account["responsable_id"])
+    return _redirect(ACTIONS_PAGE if pending else "/portail")
+
+
+async def _check_credentials(
+    connection: asyncpg.Connection,
+    settings: Settings,
+    identifiant: str,
+    password: str,
+):
+    """Return the account when the password (or, before activation, the
+    notice's provisional password) matches, else None. An unknown identifiant
+    costs one hash too, so the time taken does not reveal it."""
+    account = await accounts.find_by_identifiant(connection, identifiant)
+    # argon2 takes tens of milliseconds of CPU, so it runs in a worker thread
+    # instead of holding up every other request of the event loop.
+    if account is None:
+        await run_in_threadpool(passwords.verify_password, None, password)
+        logger.info("login_failed", account_id=None)
+        return None
+    if account["activated_at"] is None:
+        ok = passwords.check_provisional_password(
+            settings.notice_secret, account["account_id"], password
+        )
+    else:
+        ok = await run_in_threadpool(
+            passwords.verify_password, account["password_hash"], password
+        )
+    if not ok:
+        logger.info("login_failed", account_id=str(account["account_id"]))
+        return None
+    return account
 
 
 @router.post("/deconnexion")
@@ -223,13 +288,18 @@ async def activate(
 
     children = await _links_to_decide(links, account["responsable_id"])
     form = ActivationForm.read(await request.form(), children)
-    errors = form.errors(password, password_confirmation)
+    errors = form.errors(
+        password,
+        password_confirmation,
+        [account["identifiant"], account["nom"], account["prenom"]],
+    )
     if not errors:
         rejected = await links.decide(
             account["responsable_id"], form.choices(), screen="activation", dry_run=True
         )
         errors = {
-            f"naissance-{link_id}": MESSAGES[code] for link_id, code in rejected.items()
+            f"naissance-{link_id}": decision_message(code)
+            for link_id, code in rejected.items()
         }
     if errors:
         logger.info(
@@ -267,7 +337,11 @@ async def refusal_confirmation_page(
         if form.answers.get(child.link_id)
         and form.answers[child.link_id].choice == "non"
     ]
-    return _render(request, "confirmation_refus.html", {"refused": refused})
+    return _render(
+        request,
+        "confirmation_refus.html",
+        {"refused": refused, "confirm_action": "/activation/confirmation"},
+    )
 
 
 @router.post("/activation/confirmation")
@@ -314,7 +388,8 @@ async def _finish_activation(
     )
     if rejected:
         errors = {
-            f"naissance-{link_id}": MESSAGES[code] for link_id, code in rejected.items()
+            f"naissance-{link_id}": decision_message(code)
+            for link_id, code in rejected.items()
         }
         return _activation_form(request, account, children, form, errors)
 
@@ -333,19 +408,26 @@ async def _finish_activation(
 async def portal(
     request: Request, pool: Pool, links: Links, session: CurrentSession
 ) -> Response:
-    """Show the children whose links the parent confirmed."""
+    """Show the children whose links the parent confirmed, each with the
+    téléservices of its level."""
     account = await _current_account(pool, session)
     if account is None:
         return _redirect("/connexion")
     if account["activated_at"] is None:
         return _redirect("/activation")
 
-    children = [
-        link
-        for link in await links.links(account["responsable_id"])
-        if link.state == "confirmed"
-    ]
-    return _render(request, "portail.html", {"account": account, "children": children})
+    every_link = await links.links(account["responsable_id"])
+    children = [link for link in every_link if link.state == "confirmed"]
+    return _render(
+        request,
+        "portail.html",
+        {
+            "account": account,
+            "children": children,
+            "has_actions": len(children) < len(every_link),
+            "services_for": catalogue.services_for,
+        },
+    )
 
 
 def register_error_pages(app) -> None:

@@ -1,5 +1,6 @@
-"""Kafka subscriber of the notifier: the links service's events, of which a
-``LinkRefused`` queues one mail to the diffusion teams.
+"""Kafka subscribers of the notifier: the links service's events, which open
+and close correction cases with their mails, and the identity service's
+account messages, each of which queues one mail.
 
 Each message is handled in one transaction with the record of its ``ce_id``
 (see ``shared.inbox``), so a redelivered event queues nothing twice. The
@@ -20,10 +21,20 @@ from faststream.kafka import KafkaMessage, KafkaRouter
 from faststream.middlewares import AckPolicy, BaseMiddleware
 from pydantic import ValidationError
 
+from services.notifier.account_messages import (
+    ACCOUNT_MESSAGES_TOPIC,
+    AccountMessage,
+)
+from services.notifier.cases import CaseBook
+from services.notifier.clock import Clock, system_clock
 from services.notifier.dead_letters import DeadLetter, DeadLetterStore
 from services.notifier.directory import Directory
 from services.notifier.errors import UnreadableMessage
-from services.notifier.handlers import Outcome, handle_link_event
+from services.notifier.handlers import (
+    Outcome,
+    handle_account_message,
+    handle_link_event,
+)
 from services.notifier.mail_queue import MailQueue
 from shared.contracts import LinkEvent, Topic
 from shared.kafka import CORRELATION_HEADER, event_id_from_headers
@@ -49,16 +60,19 @@ TEMPORARY_FAILURES = (OSError, asyncpg.PostgresConnectionError, asyncpg.Interfac
 def build_router(
     *,
     queue: MailQueue,
+    cases: CaseBook,
     dead_letters: DeadLetterStore,
     directory: Directory,
     correction_days: int,
     retry_delay_seconds: float,
     group_id: str = "notifier",
     on_mail_queued: Callable[[], None] = lambda: None,
+    clock: Clock = system_clock,
 ) -> KafkaRouter:
-    """Build the router of the links topic subscriber, for inclusion in the
-    service's broker. ``on_mail_queued`` runs after each commit that queued a
-    mail to send, so the sender need not wait for its next poll."""
+    """Build the router of the links and account messages subscribers, for
+    inclusion in the service's broker. ``on_mail_queued`` runs after each
+    commit that queued a mail to send, so the sender need not wait for its
+    next poll."""
     router = KafkaRouter(
         middlewares=[ConsumerPolicy(dead_letters, retry_delay_seconds)]
     )
@@ -70,8 +84,9 @@ def build_router(
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_link_event(event: LinkEvent, message: KafkaMessage) -> None:
-        """Queue the refusal mail of a ``LinkRefused``; record every other link
-        event as processed without a mail."""
+        """Queue the refusal mail of a ``LinkRefused`` and open its case,
+        close the case of a withdrawn or corrected refusal with a notice, and
+        record every other link event as processed without a mail."""
         try:
             event_id = event_id_from_headers(message.headers)
         except ValueError as exc:
@@ -81,6 +96,7 @@ def build_router(
             event,
             event_id,
             queue=queue,
+            cases=cases,
             directory=directory,
             correction_days=correction_days,
         )
@@ -96,6 +112,40 @@ def build_router(
             )
         else:
             log.info("link_event_handled", outcome=outcome.value)
+        if outcome in (Outcome.QUEUED, Outcome.CLOSED):
+            on_mail_queued()
+
+    @router.subscriber(
+        ACCOUNT_MESSAGES_TOPIC,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_account_message(
+        account_message: AccountMessage, message: KafkaMessage
+    ) -> None:
+        """Queue the mail that the identity service requests."""
+        try:
+            event_id = event_id_from_headers(message.headers)
+        except ValueError as exc:
+            raise UnreadableMessage(str(exc)) from exc
+
+        outcome = await handle_account_message(
+            account_message, event_id, queue=queue, now=clock()
+        )
+
+        # The address and the code stay out of the logs.
+        log = logger.bind(
+            message_type=account_message.type, account_id=account_message.account_id
+        )
+        if outcome is Outcome.EXPIRED:
+            log.warning(
+                "account_message_expired",
+                remedy="none for this message; if many expire, check the "
+                "notifier's consumer lag",
+            )
+        else:
+            log.info("account_message_handled", outcome=outcome.value)
         if outcome is Outcome.QUEUED:
             on_mail_queued()
 
@@ -160,7 +210,9 @@ class _ConsumerPolicyMiddleware(BaseMiddleware):
                 # Acknowledged once stored: redelivery would fail the same way
                 # and block every later message of the partition.
                 await self._dead_letters.add(_dead_letter(msg, exc))
-                logger.error("message_dead_lettered", **_log_fields(exc))
+                logger.error(
+                    "message_dead_lettered", **_log_fields(exc, msg.raw_message.topic)
+                )
                 return None
         except HandlerException:
             raise
@@ -192,27 +244,31 @@ def _dead_letter(msg: KafkaMessage, exc: Exception) -> DeadLetter:
         key=record.key,
         headers={name: str(value) for name, value in msg.headers.items()},
         payload=record.value,
-        reason=_reason(exc),
+        reason=_reason(exc, record.topic),
     )
 
 
-def _reason(exc: Exception) -> str:
+def _contract(topic: str) -> str:
+    return "account message" if topic == ACCOUNT_MESSAGES_TOPIC else "link event"
+
+
+def _reason(exc: Exception, topic: str) -> str:
     if isinstance(exc, json.JSONDecodeError | UnicodeDecodeError):
         return f"payload is not JSON: {exc}"
     if isinstance(exc, ValidationError):
         errors = exc.errors(include_input=False, include_url=False)
         details = "; ".join(f"{_location(error)}: {error['msg']}" for error in errors)
-        return f"payload does not match the link event contract: {details}"
+        return f"payload does not match the {_contract(topic)} contract: {details}"
     return str(exc)
 
 
-def _log_fields(exc: Exception) -> dict[str, object]:
+def _log_fields(exc: Exception, topic: str) -> dict[str, object]:
     # A validation message may quote the rejected value, such as an INE. Logs
     # get the field paths and error types only, and the table keeps the rest.
     if isinstance(exc, ValidationError):
         errors = exc.errors(include_input=False, include_url=False)
         return {
-            "reason": "payload does not match the link event contract",
+            "reason": f"payload does not match the {_contract(topic)} contract",
             "fields": [_location(error) for error in errors],
             "error_types": sorted({error["type"] for error in errors}),
         }

@@ -1,14 +1,28 @@
 """Use cases of the notifier: turning a link event into the mail it calls
 for."""
 
+from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
+from services.notifier.account_messages import (
+    ACCOUNT_MESSAGES_CONSUMER,
+    AccountMessage,
+    compose_account_mail,
+    expires_at,
+)
+from services.notifier.case_mails import compose_closure
+from services.notifier.cases import CaseBook, ClosingReason
 from services.notifier.directory import Directory
 from services.notifier.mail import OutgoingMail, message_id_for
 from services.notifier.mail_queue import MailQueue
-from services.notifier.rendering import render_refusal
-from shared.contracts import LinkEvent, LinkRefused
+from services.notifier.rendering import correction_deadline, render_refusal
+from shared.contracts import (
+    LinkEvent,
+    LinkRefusalWithdrawn,
+    LinkRefused,
+    LinkRemoved,
+)
 
 # The inbox name under which refusal events are recorded as processed.
 REFUSALS_CONSUMER = "notifier.refusals"
@@ -20,6 +34,9 @@ class Outcome(StrEnum):
 
     QUEUED = "queued"
     PARKED = "parked"
+    CLOSED = "closed"
+    NO_OPEN_CASE = "no_open_case"
+    EXPIRED = "expired"
     IGNORED = "ignored"
     DUPLICATE = "duplicate"
 
@@ -56,22 +73,81 @@ async def handle_link_event(
     event_id: UUID,
     *,
     queue: MailQueue,
+    cases: CaseBook,
     directory: Directory,
     correction_days: int,
 ) -> Outcome:
-    """Queue the refusal mail of a ``LinkRefused`` event, once per event id.
-    Other link events need no mail yet but are recorded as processed too."""
-    if not isinstance(event, LinkRefused):
-        recorded = await queue.add_once(
-            consumer=REFUSALS_CONSUMER, event_id=event_id, mail=None
-        )
-        return Outcome.IGNORED if recorded else Outcome.DUPLICATE
+    """Apply one link event, once per event id.
 
-    mail = compose_refusal_mail(
-        event, event_id, directory=directory, correction_days=correction_days
+    A ``LinkRefused`` queues its mail and opens a case. A
+    ``LinkRefusalWithdrawn``, or a ``LinkRemoved`` of a refused link because
+    the source was corrected, closes the link's case with a notice. Other link
+    events need no mail but are recorded as processed."""
+    if isinstance(event, LinkRefused):
+        mail = compose_refusal_mail(
+            event, event_id, directory=directory, correction_days=correction_days
+        )
+        if not await cases.open(
+            consumer=REFUSALS_CONSUMER,
+            event_id=event_id,
+            refusal=event,
+            deadline=correction_deadline(event.occurred_at, correction_days),
+            mail=mail,
+        ):
+            return Outcome.DUPLICATE
+        return Outcome.QUEUED if mail.parked_reason is None else Outcome.PARKED
+
+    reason = _closing_reason(event)
+    if reason is not None:
+        screen = event.screen if isinstance(event, LinkRefusalWithdrawn) else None
+        closing = await cases.close(
+            consumer=REFUSALS_CONSUMER,
+            event_id=event_id,
+            link_id=event.link_id,
+            reason=reason,
+            closed_at=event.occurred_at,
+            compose_notice=lambda case: compose_closure(
+                case,
+                event_id=event_id,
+                reason=reason,
+                closed_at=event.occurred_at,
+                screen=screen,
+                directory=directory,
+            ),
+        )
+        if not closing.recorded:
+            return Outcome.DUPLICATE
+        return Outcome.CLOSED if closing.case else Outcome.NO_OPEN_CASE
+
+    recorded = await queue.add_once(
+        consumer=REFUSALS_CONSUMER, event_id=event_id, mail=None
     )
+    return Outcome.IGNORED if recorded else Outcome.DUPLICATE
+
+
+def _closing_reason(event: LinkEvent) -> ClosingReason | None:
+    if isinstance(event, LinkRefusalWithdrawn):
+        return "withdrawn"
+    if isinstance(event, LinkRemoved) and event.previous_state == "refused":
+        return "corrected"
+    return None
+
+
+async def handle_account_message(
+    message: AccountMessage, event_id: UUID, *, queue: MailQueue, now: datetime
+) -> Outcome:
+    """Queue the mail of one account message, once per event id. A message
+    that expired before it was consumed, a code no longer valid, is recorded
+    as processed without a mail."""
+    # NOTE: the expiry is checked here only. A mail queued in time but held
+    # back by an SMTP outage is still sent late, because the mail queue keeps
+    # no expiry; an expires_at column checked by the sender would fix it.
+    expiry = expires_at(message)
+    mail = None
+    if expiry is None or expiry > now:
+        mail = compose_account_mail(message, event_id)
     if not await queue.add_once(
-        consumer=REFUSALS_CONSUMER, event_id=event_id, mail=mail
+        consumer=ACCOUNT_MESSAGES_CONSUMER, event_id=event_id, mail=mail
     ):
         return Outcome.DUPLICATE
-    return Outcome.QUEUED if mail.parked_reason is None else Outcome.PARKED
+    return Outcome.QUEUED if mail is not None else Outcome.EXPIRED

@@ -84,6 +84,28 @@ FOR UPDATE SKIP LOCKED
 """
 
 
+async def insert_mail(connection: asyncpg.Connection, mail: OutgoingMail) -> bool:
+    """Store ``mail`` in the caller's transaction, queued or, when it has a
+    ``parked_reason``, parked, with the current correlation id. Returns False,
+    storing nothing, when a mail with its Message-ID exists already."""
+    status = await connection.execute(
+        _INSERT,
+        mail.message_id,
+        mail.kind,
+        mail.event_id,
+        mail.academie,
+        list(mail.to),
+        list(mail.cc),
+        mail.subject,
+        mail.text,
+        mail.html,
+        "queued" if mail.parked_reason is None else "parked",
+        mail.parked_reason,
+        correlation_id_var.get(),
+    )
+    return status == "INSERT 0 1"
+
+
 class PostgresMailQueue:
     """The mail queue in the notifier's schema."""
 
@@ -99,21 +121,7 @@ class PostgresMailQueue:
             ):
                 return False
             if mail is not None:
-                await connection.execute(
-                    _INSERT,
-                    mail.message_id,
-                    mail.kind,
-                    mail.event_id,
-                    mail.academie,
-                    list(mail.to),
-                    list(mail.cc),
-                    mail.subject,
-                    mail.text,
-                    mail.html,
-                    "queued" if mail.parked_reason is None else "parked",
-                    mail.parked_reason,
-                    correlation_id_var.get(),
-                )
+                await insert_mail(connection, mail)
         return True
 
     @asynccontextmanager

@@ -60,21 +60,29 @@ def render_refusal(
 ) -> RenderedMail:
     """Render the mail telling the diffusion teams that a responsable refused
     the link to a pupil, with the correction deadline."""
-    context = _refusal_context(event, academie_name, correction_days)
-    subject = _templates.get_template("refusal_subject.txt").render(context)
+    deadline = correction_deadline(event.occurred_at, correction_days)
+    return render("refusal", refusal_context(event, academie_name, deadline))
+
+
+def render(template: str, context: dict[str, object]) -> RenderedMail:
+    """Render the mail ``template``: ``<template>_subject.txt``,
+    ``<template>.txt`` and ``<template>.html`` with ``context``."""
+    subject = _templates.get_template(f"{template}_subject.txt").render(context)
     return RenderedMail(
         # A subject is one header line, whatever the values contain.
         subject=" ".join(subject.split()),
-        text=_templates.get_template("refusal.txt").render(context),
-        html=_templates.get_template("refusal.html").render(context),
+        text=_templates.get_template(f"{template}.txt").render(context),
+        html=_templates.get_template(f"{template}.html").render(context),
     )
 
 
-def _refusal_context(
-    event: LinkRefused, academie_name: str, correction_days: int
+def refusal_context(
+    event: LinkRefused, academie_name: str, deadline: date
 ) -> dict[str, object]:
+    """Return the template values describing the refusal ``event``, whose
+    source must be corrected before ``deadline``."""
     refused_at = paris_time(event.occurred_at)
-    deadline = correction_deadline(event.occurred_at, correction_days)
+    correction_days = (deadline - refused_at.date()).days
     eleve = event.eleve
     responsable = event.responsable
     # NOTE: the school is shown by its UAI only, because LinkRefused carries no

@@ -6,11 +6,13 @@ import asyncio
 import asyncpg
 import structlog
 
+from services.notifier.clock import Clock, system_clock
 from services.notifier.errors import PermanentDeliveryError, TemporaryDeliveryError
 from services.notifier.mail import build_email_message
 from services.notifier.mail_queue import ClaimedMail, MailQueue
 from services.notifier.smtp import MailTransport
 from shared.logging import correlation_id_var, get_logger
+from shared.observability import count_mail_parked, count_mail_sent
 
 logger = get_logger(__name__)
 
@@ -36,6 +38,9 @@ class MailSender:
         poll_interval_seconds: float = 1.0,
         retry_initial_delay_seconds: float = 10.0,
         retry_max_delay_seconds: float = 3600.0,
+        retry_max_age_seconds: float = 5 * 86400.0,
+        delay_alert_after_seconds: float = 4 * 3600.0,
+        clock: Clock = system_clock,
     ) -> None:
         self._queue = queue
         self._transport = transport
@@ -43,6 +48,9 @@ class MailSender:
         self._poll_interval_seconds = poll_interval_seconds
         self._retry_initial_delay_seconds = retry_initial_delay_seconds
         self._retry_max_delay_seconds = retry_max_delay_seconds
+        self._retry_max_age_seconds = retry_max_age_seconds
+        self._delay_alert_after_seconds = delay_alert_after_seconds
+        self._clock = clock
         self._wakeup = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -122,28 +130,24 @@ class MailSender:
             )
             refused = await self._transport.send(message)
         except TemporaryDeliveryError as exc:
-            delay = await self._defer(claim, exc.reason)
-            log.warning(
-                "mail_send_deferred",
-                error=exc.reason,
-                retry_in_seconds=delay,
-                remedy="retrying automatically; check the SMTP relay if it lasts",
-            )
+            await self._defer_or_give_up(claim, exc.reason, log)
             return
         except PermanentDeliveryError as exc:
             await claim.mark_parked(reason=exc.reason)
+            count_mail_parked()
             log.error(
                 "mail_parked",
                 reason=exc.reason,
-                remedy="fix the address or content, then requeue the mail",
+                remedy="fix the address or content, then resend with "
+                "'python -m services.notifier parked resend <mail id>'",
             )
             return
         except Exception as exc:
             # Left in place, a mail that fails for an unknown reason would stay
             # first in the queue and block the mails behind it, so it is
             # deferred like a temporary failure.
-            delay = await self._defer(claim, repr(exc))
-            log.exception("mail_send_failed", retry_in_seconds=delay)
+            log.exception("mail_send_failed")
+            await self._defer_or_give_up(claim, repr(exc), log)
             return
 
         if refused:
@@ -151,6 +155,7 @@ class MailSender:
                 f"{address}: {reply}" for address, reply in refused.items()
             )
             await claim.mark_sent(refused_recipients=rejected)
+            count_mail_sent()
             log.warning(
                 "mail_sent_partially",
                 refused=rejected,
@@ -158,13 +163,47 @@ class MailSender:
             )
             return
         await claim.mark_sent()
+        count_mail_sent()
         log.info("mail_sent")
 
-    async def _defer(self, claim: ClaimedMail, error: str) -> float:
+    async def _defer_or_give_up(
+        self, claim: ClaimedMail, error: str, log: structlog.stdlib.BoundLogger
+    ) -> None:
+        """Keep a mail that failed for a temporary reason queued for a later
+        attempt, with a WARNING once it has waited longer than the alert
+        threshold, or park it once it has waited longer than the maximum age,
+        as a mail server bounces a message it could not deliver for days."""
+        age_seconds = (self._clock() - claim.queued.queued_at).total_seconds()
+        if age_seconds >= self._retry_max_age_seconds:
+            reason = (
+                f"not delivered after {claim.queued.attempts + 1} attempts over "
+                f"{age_seconds / 3600:.1f} h; last error: {error}"
+            )
+            await claim.mark_parked(reason=reason)
+            count_mail_parked()
+            log.error(
+                "mail_parked",
+                reason=reason,
+                remedy="fix the SMTP relay, then resend with "
+                "'python -m services.notifier parked resend <mail id>'",
+            )
+            return
+
         delay = retry_delay(
             claim.queued.attempts + 1,
             initial_seconds=self._retry_initial_delay_seconds,
             max_seconds=self._retry_max_delay_seconds,
         )
         await claim.mark_for_retry(error=error, delay_seconds=delay)
-        return delay
+        if age_seconds >= self._delay_alert_after_seconds:
+            # Repeated at each retry, so at most once per maximum retry delay.
+            log.warning(
+                "mail_delivery_delayed",
+                error=error,
+                waiting_hours=round(age_seconds / 3600, 1),
+                retry_in_seconds=delay,
+                remedy="check the SMTP relay; the mail is parked after "
+                f"{self._retry_max_age_seconds / 3600:.0f} h of failures",
+            )
+        else:
+            log.info("mail_send_deferred", error=error, retry_in_seconds=delay)

@@ -73,6 +73,39 @@ class Settings(ServiceSettings):
     retry_max_delay_seconds: float = Field(
         default=3600.0, gt=0, description="Upper bound of the delay between retries."
     )
+    retry_max_age_seconds: float = Field(
+        default=5 * 86400.0,
+        gt=0,
+        description="Age in seconds after which a mail that still fails for a "
+        "temporary reason is parked instead of retried (default 5 days).",
+    )
+    delivery_alert_after_seconds: float = Field(
+        default=4 * 3600.0,
+        gt=0,
+        description="Age in seconds after which each further failed attempt of "
+        "a mail logs the WARNING 'mail_delivery_delayed' (default 4 hours).",
+    )
+
+    reminder_days: int = Field(
+        default=5,
+        ge=1,
+        description="Days before a case's correction deadline when the "
+        "diffusion team gets a reminder.",
+    )
+    digest_hour: int = Field(
+        default=7,
+        ge=0,
+        le=23,
+        description="Hour of the day, Paris time, from which each académie's "
+        "daily digest of open cases is sent.",
+    )
+    case_tick_interval_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds between two runs of the due reminders, "
+        "escalations and digests.",
+    )
+
     consumer_retry_delay_seconds: float = Field(
         default=2.0,
         gt=0,
@@ -129,5 +162,11 @@ class Settings(ServiceSettings):
             raise ValueError(
                 f"retry_max_delay_seconds ({self.retry_max_delay_seconds}) is below "
                 f"retry_initial_delay_seconds ({self.retry_initial_delay_seconds})"
+            )
+        if self.retry_max_age_seconds <= self.delivery_alert_after_seconds:
+            raise ValueError(
+                f"retry_max_age_seconds ({self.retry_max_age_seconds}) is not above "
+                f"delivery_alert_after_seconds ({self.delivery_alert_after_seconds}): "
+                "a mail would be parked before any delay alert"
             )
         return self

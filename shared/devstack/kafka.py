@@ -15,13 +15,13 @@ import shutil
 import subprocess
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from shared.devstack.errors import DevstackError, StartupError, ToolNotFoundError
 from shared.devstack.paths import CACHE_DIR, REPO_ROOT
@@ -192,8 +192,9 @@ class KafkaBroker:
                 *jvm,
                 "kafka.tools.StorageTool",
                 "format",
-                "-t",
-                random_cluster_id(),
+                # One argument with "=": an id may start with "-", which the
+                # tool's parser would otherwise take for an option.
+                f"--cluster-id={random_cluster_id()}",
                 "-c",
                 str(config_path),
             ],
@@ -229,6 +230,21 @@ class KafkaBroker:
 
     def log_tail(self) -> str:
         return self._process.log_tail() if self._process else ""
+
+    def create_topics(self, names: Sequence[str], partitions: int = 3) -> list[str]:
+        """Create the topics that do not exist yet, with `partitions` partitions
+        each, and return the names created.
+
+        The broker would create a topic on first use too, but a consumer that
+        subscribes earlier logs "Topic ... not found in cluster metadata" at
+        ERROR until then. Topics created first also give the consumers of one
+        group partitions to share from the start.
+        """
+        created = _run_in_new_event_loop(
+            _create_topics(self.bootstrap_servers, list(names), partitions)
+        )
+        logger.info("kafka_topics_created topics=%s partitions=%d", created, partitions)
+        return created
 
     def _write_config(self) -> Path:
         controller = f"{LOOPBACK}:{self.controller_port}"
@@ -299,6 +315,42 @@ async def _list_broker_ids(bootstrap_servers: str) -> list[int]:
     finally:
         await admin.close()
     return [broker["node_id"] for broker in cluster["brokers"]]
+
+
+async def _create_topics(
+    bootstrap_servers: str, names: list[str], partitions: int
+) -> list[str]:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, request_timeout_ms=10000
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [name for name in names if name not in existing]
+        if missing:
+            response = await admin.create_topics(
+                [
+                    NewTopic(name, num_partitions=partitions, replication_factor=1)
+                    for name in missing
+                ]
+            )
+            _raise_for_topic_errors(response.topic_errors)
+    finally:
+        await admin.close()
+    return missing
+
+
+def _raise_for_topic_errors(topic_errors: Sequence[tuple]) -> None:
+    # Each entry is (topic, error_code, ...); another client creating the
+    # topic since list_topics is not an error.
+    for topic, error_code, *rest in topic_errors:
+        if error_code in (0, TopicAlreadyExistsError.errno):
+            continue
+        message = rest[0] if rest else ""
+        raise DevstackError(
+            f"Kafka could not create topic {topic!r}: error code {error_code} "
+            f"{message}".rstrip()
+        )
 
 
 def _run_in_new_event_loop(coroutine: Coroutine[Any, Any, Any]) -> Any:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from shared.contracts import Topic
 from shared.devstack.kafka import KafkaBroker
 from shared.devstack.mailcatcher import MailCatcher
 from shared.devstack.paths import CACHE_DIR, REPO_ROOT
@@ -21,6 +22,11 @@ from shared.devstack.postgres import PostgresCluster
 from shared.devstack.processes import ManagedProcess, run_command
 
 logger = logging.getLogger(__name__)
+
+# The topics of the event contracts, created when the broker starts, with as many
+# partitions as a production topic has at least, so that replicas of a consumer
+# group share them.
+TOPIC_PARTITIONS = 3
 
 
 @dataclass(frozen=True)
@@ -150,6 +156,7 @@ class LocalStack:
             self.mail.start()
             self.postgres.start()
             self.kafka.start()
+            self.kafka.create_topics(list(Topic), partitions=TOPIC_PARTITIONS)
         except BaseException:
             self.stop()
             raise
@@ -172,18 +179,29 @@ class LocalStack:
             except Exception:
                 logger.exception("local_stack_stop_failed step=%r", stop)
 
-    def http_port(self, name: str) -> int:
-        """Return the HTTP port of a service, choosing a free one on first request."""
-        if name not in self._http_ports:
-            self._http_ports[name] = free_port()
-        return self._http_ports[name]
+    @staticmethod
+    def instance_name(name: str, instance: int = 1) -> str:
+        """Return the name of one instance of a service: the service name for the
+        first, "links-2" for the second instance of links."""
+        if instance < 1:
+            raise ValueError(f"invalid instance {instance!r}: expected 1 or more")
+        return name if instance == 1 else f"{name}-{instance}"
 
-    def service_url(self, name: str) -> str:
-        """Return the base URL of a service, without a trailing slash."""
-        return f"http://{LOOPBACK}:{self.http_port(name)}"
+    def http_port(self, name: str, instance: int = 1) -> int:
+        """Return the HTTP port of a service instance, choosing a free one on first
+        request."""
+        key = self.instance_name(name, instance)
+        if key not in self._http_ports:
+            self._http_ports[key] = free_port()
+        return self._http_ports[key]
+
+    def service_url(self, name: str, instance: int = 1) -> str:
+        """Return the base URL of a service instance, without a trailing slash."""
+        return f"http://{LOOPBACK}:{self.http_port(name, instance)}"
 
     def log_path(self, name: str) -> Path:
-        """Return the file that receives a service's stdout and stderr."""
+        """Return the file that receives the stdout and stderr of a service, a
+        service instance ("links-2") or a command."""
         return self.log_dir / f"{name}.log"
 
     def log_paths(self) -> dict[str, Path]:
@@ -192,8 +210,9 @@ class LocalStack:
         paths.update({path.stem: path for path in sorted(self.log_dir.glob("*.log"))})
         return paths
 
-    def service_env(self, name: str) -> dict[str, str]:
-        """Return the environment variables that configure service `name`."""
+    def service_env(self, name: str, instance: int = 1) -> dict[str, str]:
+        """Return the environment variables that configure service `name`; instances
+        differ only by their HTTP port."""
         spec = self._spec(name)
         prefix = spec.env_prefix
         env = {
@@ -203,14 +222,14 @@ class LocalStack:
         }
         if spec.http:
             env[f"{prefix}_HTTP_HOST"] = LOOPBACK
-            env[f"{prefix}_HTTP_PORT"] = str(self.http_port(name))
+            env[f"{prefix}_HTTP_PORT"] = str(self.http_port(name, instance))
         env.update(spec.extra_env(self))
         return env
 
-    def process_env(self, name: str) -> dict[str, str]:
+    def process_env(self, name: str, instance: int = 1) -> dict[str, str]:
         """Return the full environment of a service process: ours plus its variables."""
         env = dict(os.environ)
-        env.update(self.service_env(name))
+        env.update(self.service_env(name, instance))
         env["PYTHONUNBUFFERED"] = "1"
         # Every address of the stack is on loopback; a proxy set in the
         # developer's environment must not receive that traffic.
@@ -220,14 +239,19 @@ class LocalStack:
             env[variable] = f"{existing},{no_proxy}" if existing else no_proxy
         return env
 
-    def start_service(self, name: str, timeout: float = 60.0) -> ManagedProcess:
+    def start_service(
+        self, name: str, timeout: float = 60.0, *, instance: int = 1
+    ) -> ManagedProcess:
         """Start daemon `name` and wait until its health URL returns 200.
 
-        Returns the running process when the service was already started. Raises
-        StartupError with the tail of the service's log when it exits or does not
-        respond within `timeout` seconds.
+        `instance` 2 and above start another process of the same service, with its
+        own HTTP port and log file ("links-2.log") and the same database and
+        consumer groups. Returns the running process when that instance was
+        already started. Raises StartupError with the tail of the service's log
+        when it exits or does not respond within `timeout` seconds.
         """
-        running = self.processes.get(name)
+        key = self.instance_name(name, instance)
+        running = self.processes.get(key)
         if running is not None and running.is_running():
             return running
         spec = self._spec(name)
@@ -235,15 +259,25 @@ class LocalStack:
             raise ValueError(f"service {name!r} is a command; use run_command()")
 
         process = ManagedProcess(
-            name,
+            key,
             [sys.executable, *spec.argv],
-            log_path=self.log_path(name),
-            env=self.process_env(name),
+            log_path=self.log_path(key),
+            env=self.process_env(name, instance),
             cwd=REPO_ROOT,
         ).start()
-        self.processes[name] = process
-        process.wait_for_http(self.service_url(name) + spec.health_path, timeout)
+        self.processes[key] = process
+        process.wait_for_http(
+            self.service_url(name, instance) + spec.health_path, timeout
+        )
         return process
+
+    def stop_service(self, name: str, *, instance: int = 1) -> int | None:
+        """Stop one instance of a service (SIGTERM, then SIGKILL after its stop
+        timeout) and return its exit status, or None if it was not started."""
+        process = self.processes.pop(self.instance_name(name, instance), None)
+        if process is None:
+            return None
+        return process.stop()
 
     def start_services(self, *names: str, timeout: float = 60.0) -> None:
         """Start several daemons in the given order, each waiting for the previous."""

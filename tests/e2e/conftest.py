@@ -11,7 +11,9 @@ def new_client(sample_system) -> Iterator[Callable[[], httpx.Client]]:
     clients: list[httpx.Client] = []
 
     def make() -> httpx.Client:
-        client = httpx.Client(base_url=sample_system.identity_url, follow_redirects=True)
+        client = httpx.Client(
+            base_url=sample_system.identity_url, follow_redirects=True
+        )
         clients.append(client)
         return client
 

@@ -6,7 +6,6 @@ receives one e-mail with the correction deadline."""
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from tests.e2e.pages import children_on_form, csrf_token, log_in, text_of
@@ -26,7 +25,9 @@ def mentions(mail, text: str) -> bool:
     return text in mail.text_body()
 
 
-async def test_activation_confirms_one_child_and_mails_the_refusal(sample_system, new_client):
+async def test_activation_confirms_one_child_and_mails_the_refusal(
+    sample_system, new_client
+):
     identifiant, provisional = sample_system.notice(RESPONSABLE)
     client = new_client()
 
@@ -79,7 +80,9 @@ async def test_activation_confirms_one_child_and_mails_the_refusal(sample_system
     assert any(mentions(mail, deadline) for deadline in deadlines)
 
     again = new_client()
-    assert log_in(again, identifiant, PASSWORD).url.path == "/portail"
+    # Fatou's refused link is still in the source, so the new password leads
+    # to the page intermédiaire first.
+    assert log_in(again, identifiant, PASSWORD).url.path == "/actions-compte"
     assert log_in(again, identifiant, provisional).status_code == 401
 
     siecle_mails_about_fatou = [

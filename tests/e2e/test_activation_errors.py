@@ -59,7 +59,9 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", list(CASES))
-async def test_activation_error_is_shown_and_nothing_stored(sample_system, case, new_client):
+async def test_activation_error_is_shown_and_nothing_stored(
+    sample_system, case, new_client
+):
     change, expected_message = CASES[case]
     identifiant, provisional = sample_system.notice(RESPONSABLE)
     client = new_client()

@@ -1,23 +1,13 @@
 """The activation journey in a real headless Chromium, clicking through the
 pages as a parent would."""
 
-from pathlib import Path
-
 import pytest
 from playwright.async_api import async_playwright, expect
 
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, check_page
+
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 SIECLE_TEAM = "diffusion-siecle@ac-versailles.example"
 
 # Sophie DUPONT, legal representative of Mickaël (07/01/2013) and François.
@@ -28,7 +18,6 @@ PASSWORD = "trois mots faciles à retenir"
 
 @pytest.fixture
 async def page():
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_FLAGS
@@ -38,15 +27,11 @@ async def page():
         await browser.close()
 
 
-async def screenshot(page, name: str) -> None:
-    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
-
-
 async def test_parent_activates_account_in_browser(sample_system, page):
     identifiant, provisional = sample_system.notice(RESPONSABLE)
 
     await page.goto(sample_system.identity_url + "/connexion")
-    await screenshot(page, "01-connexion")
+    await check_page(page, "01-connexion")
     await page.get_by_label("Identifiant").fill(identifiant)
     await page.get_by_label("Mot de passe").fill(provisional)
     await page.get_by_role("button", name="Se connecter").click()
@@ -66,9 +51,12 @@ async def test_parent_activates_account_in_browser(sample_system, page):
     francois = page.locator("fieldset.child", has_text="François")
     await expect(mickael.get_by_label("Oui", exact=True)).to_be_checked()
     await mickael.get_by_label("Date de naissance de Mickaël").fill("07/01/2013")
-    await francois.get_by_label("Non", exact=True).check()
+    # The design system draws the radio button inside its label, so the
+    # parent clicks the label.
+    await francois.get_by_text("Non", exact=True).click()
+    await expect(francois.get_by_label("Non", exact=True)).to_be_checked()
     await expect(francois.get_by_label("Date de naissance de François")).to_be_hidden()
-    await screenshot(page, "02-activation")
+    await check_page(page, "02-activation")
     await page.get_by_role("button", name="Activer mon compte").click()
 
     await expect(
@@ -77,13 +65,13 @@ async def test_parent_activates_account_in_browser(sample_system, page):
     await expect(
         page.get_by_role("listitem").filter(has_text="François")
     ).to_be_visible()
-    await screenshot(page, "03-confirmation")
+    await check_page(page, "03-confirmation")
     await page.get_by_role("button", name="Valider").click()
 
     await expect(page.get_by_role("heading", name="Mes enfants")).to_be_visible()
     await expect(page.get_by_role("heading", name="Mickaël DUPONT")).to_be_visible()
     await expect(page.get_by_text("François")).to_have_count(0)
-    await screenshot(page, "04-portail")
+    await check_page(page, "04-portail")
 
     mail = sample_system.mail.wait_for(
         lambda mail: mail.is_to(SIECLE_TEAM) and FRANCOIS_INE in mail.text_body(),

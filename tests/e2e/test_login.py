@@ -12,7 +12,9 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 RESPONSABLE = "siecle:7100016"
 
 
-async def test_unknown_identifiant_and_wrong_password_look_alike(sample_system, new_client):
+async def test_unknown_identifiant_and_wrong_password_look_alike(
+    sample_system, new_client
+):
     identifiant, _ = sample_system.notice(RESPONSABLE)
     client = new_client()
 

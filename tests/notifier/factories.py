@@ -4,7 +4,12 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
-from shared.contracts import LinkConfirmed, LinkRefused
+from shared.contracts import (
+    LinkConfirmed,
+    LinkRefusalWithdrawn,
+    LinkRefused,
+    LinkRemoved,
+)
 from shared.contracts.events import LinkedEleve, LinkedResponsable
 
 
@@ -54,4 +59,37 @@ def make_confirmation(*, academie: str = "versailles") -> LinkConfirmed:
         responsable_id="siecle:778899",
         occurred_at=datetime(2020, 1, 15, 9, 45, tzinfo=UTC),
         screen="activation",
+    )
+
+
+def make_withdrawal(
+    refusal: LinkRefused, *, occurred_at: datetime | None = None
+) -> LinkRefusalWithdrawn:
+    """Return the withdrawal of ``refusal``: the responsable confirmed the link
+    from Mon compte after all."""
+    return LinkRefusalWithdrawn(
+        academie=refusal.academie,
+        link_id=refusal.link_id,
+        eleve_id=refusal.eleve_id,
+        responsable_id=refusal.responsable_id,
+        occurred_at=occurred_at or datetime(2020, 1, 20, 8, 30, tzinfo=UTC),
+        screen="mon_compte",
+    )
+
+
+def make_removal(
+    refusal: LinkRefused,
+    *,
+    previous_state: str = "refused",
+    occurred_at: datetime | None = None,
+) -> LinkRemoved:
+    """Return the removal of ``refusal``'s link from the source, which is how
+    the links service reports a corrected source."""
+    return LinkRemoved(
+        academie=refusal.academie,
+        link_id=refusal.link_id,
+        eleve_id=refusal.eleve_id,
+        responsable_id=refusal.responsable_id,
+        occurred_at=occurred_at or datetime(2020, 1, 27, 3, 0, tzinfo=UTC),
+        previous_state=previous_state,
     )

@@ -94,6 +94,10 @@ class SmtpServer:
             return list(self._handler.received)
 
     def received_with_id(self, message_id: str) -> list[ReceivedMail]:
+        # A Message-ID longer than a header line is folded, legally, so its
+        # parsed value starts with the folding whitespace.
         return [
-            mail for mail in self.received() if mail.message["Message-ID"] == message_id
+            mail
+            for mail in self.received()
+            if str(mail.message["Message-ID"]).strip() == message_id
         ]

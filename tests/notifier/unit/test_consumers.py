@@ -10,7 +10,7 @@ from shared.contracts import Topic
 from shared.kafka import cloudevent_headers
 
 from ..factories import make_confirmation, make_refusal
-from .fakes import FakeDeadLetterStore, FakeMailQueue
+from .fakes import FakeCaseBook, FakeDeadLetterStore, FakeMailQueue
 
 
 class Wakeups:
@@ -42,6 +42,7 @@ async def broker(queue, dead_letters, wakeups):
     broker.include_router(
         build_router(
             queue=queue,
+            cases=FakeCaseBook(queue),
             dead_letters=dead_letters,
             directory=load_directory(),
             correction_days=30,

@@ -11,7 +11,7 @@ from services.notifier.handlers import (
 )
 
 from ..factories import make_confirmation, make_refusal
-from .fakes import FakeMailQueue
+from .fakes import FakeCaseBook, FakeMailQueue
 
 
 @pytest.fixture
@@ -24,6 +24,7 @@ async def handle(event, queue, event_id=None):
         event,
         event_id or uuid.uuid4(),
         queue=queue,
+        cases=FakeCaseBook(queue),
         directory=load_directory(),
         correction_days=30,
     )

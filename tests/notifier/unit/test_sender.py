@@ -1,7 +1,9 @@
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
+import structlog.testing
 
 from services.notifier.directory import load_directory
 from services.notifier.errors import PermanentDeliveryError, TemporaryDeliveryError
@@ -9,7 +11,7 @@ from services.notifier.handlers import compose_refusal_mail
 from services.notifier.sender import MailSender, retry_delay
 
 from ..factories import make_refusal
-from .fakes import FakeMailQueue, FakeTransport
+from .fakes import QUEUED_AT, FakeMailQueue, FakeTransport
 
 SENDER = "EduConnect <ne-pas-repondre@educonnect.example>"
 
@@ -33,6 +35,7 @@ async def queue():
 
 
 def make_sender(queue, transport, **options):
+    options.setdefault("clock", lambda: QUEUED_AT)
     return MailSender(
         queue,
         transport,
@@ -227,3 +230,82 @@ async def test_stop_finishes_send_in_flight(queue, transport):
     assert still_running
     assert queue.rows[0].status == "sent"
     assert len(transport.sent) == 1
+
+
+async def test_mail_failing_past_max_age_is_parked(queue, transport):
+    transport.outcomes.append(TemporaryDeliveryError("421 try later"))
+    sender = make_sender(
+        queue,
+        transport,
+        retry_max_age_seconds=5 * 86400,
+        clock=lambda: QUEUED_AT + timedelta(days=5),
+    )
+
+    await sender.send_due()
+
+    row = queue.rows[0]
+    assert row.status == "parked"
+    assert row.parked_reason == (
+        "not delivered after 1 attempts over 120.0 h; last error: 421 try later"
+    )
+
+
+async def test_mail_failing_before_max_age_stays_queued(queue, transport):
+    transport.outcomes.append(TemporaryDeliveryError("421 try later"))
+    sender = make_sender(
+        queue,
+        transport,
+        retry_max_age_seconds=5 * 86400,
+        clock=lambda: QUEUED_AT + timedelta(days=4, hours=23),
+    )
+
+    await sender.send_due()
+
+    assert queue.rows[0].status == "queued"
+
+
+async def test_long_delay_logs_warning(queue, transport):
+    transport.outcomes.append(TemporaryDeliveryError("421 try later"))
+    sender = make_sender(
+        queue,
+        transport,
+        delay_alert_after_seconds=4 * 3600,
+        clock=lambda: QUEUED_AT + timedelta(hours=4),
+    )
+
+    with structlog.testing.capture_logs() as logs:
+        await sender.send_due()
+
+    delayed = [line for line in logs if line["event"] == "mail_delivery_delayed"]
+    assert len(delayed) == 1
+    assert delayed[0]["log_level"] == "warning"
+    assert delayed[0]["mail_id"] == 1
+    assert delayed[0]["waiting_hours"] == 4.0
+
+
+async def test_short_delay_logs_no_warning(queue, transport):
+    transport.outcomes.append(TemporaryDeliveryError("421 try later"))
+    sender = make_sender(
+        queue,
+        transport,
+        delay_alert_after_seconds=4 * 3600,
+        clock=lambda: QUEUED_AT + timedelta(hours=3),
+    )
+
+    with structlog.testing.capture_logs() as logs:
+        await sender.send_due()
+
+    assert [line["log_level"] for line in logs] == ["info"]
+
+
+async def test_parked_mail_logs_error_with_mail_id(queue, transport):
+    transport.outcomes.append(PermanentDeliveryError("550 no such user"))
+
+    with structlog.testing.capture_logs() as logs:
+        await make_sender(queue, transport).send_due()
+
+    parked = [line for line in logs if line["event"] == "mail_parked"]
+    assert len(parked) == 1
+    assert parked[0]["log_level"] == "error"
+    assert parked[0]["mail_id"] == 1
+    assert parked[0]["reason"] == "550 no such user"

@@ -104,3 +104,23 @@ def test_rejects_missing_smtp_host(monkeypatch):
 
     with pytest.raises(ValidationError, match="smtp_host"):
         Settings(**values)
+
+
+def test_case_and_delivery_defaults():
+    settings = make_settings()
+
+    assert settings.reminder_days == 5
+    assert settings.digest_hour == 7
+    assert settings.retry_max_age_seconds == 5 * 86400
+    assert settings.delivery_alert_after_seconds == 4 * 3600
+
+
+def test_rejects_max_age_below_alert():
+    with pytest.raises(ValidationError, match="not above"):
+        make_settings(retry_max_age_seconds=3600, delivery_alert_after_seconds=7200)
+
+
+def test_reminder_days_read_from_environment(monkeypatch):
+    monkeypatch.setenv("NOTIFIER_REMINDER_DAYS", "7")
+
+    assert make_settings().reminder_days == 7

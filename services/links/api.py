@@ -3,16 +3,17 @@ decisions taken on them. Not exposed outside the cluster; every call presents
 the shared bearer token."""
 
 import hmac
+import math
 import uuid
 from datetime import date
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from pydantic import BaseModel, Field
 
 from services.links import handlers, repository
-from services.links.domain import Decision
+from services.links.domain import Decision, ErrorCode
 from services.links.errors import LinkNotFound
 from shared.contracts.events import Screen
 from shared.logging import correlation_id_var
@@ -30,11 +31,14 @@ class LinkedEleveView(BaseModel):
     classe: str
 
 
+LinkStateName = Literal["proposed", "confirmed", "refused"]
+
+
 class LinkView(BaseModel):
     """One of the responsable's links."""
 
     link_id: uuid.UUID
-    state: Literal["proposed", "confirmed", "refused"]
+    state: LinkStateName
     source: Literal["onde", "siecle"]
     eleve: LinkedEleveView
 
@@ -61,7 +65,18 @@ class DecisionErrorOut(BaseModel):
     """Reason one decision was not applied."""
 
     link_id: uuid.UUID
-    code: Literal["birth_date_missing", "birth_date_mismatch"]
+    code: ErrorCode = Field(
+        description="'birth_date_missing' or 'birth_date_mismatch': confirming "
+        "needs the pupil's birth date. 'too_many_attempts': too many wrong "
+        "birth dates lately, retry after retry_after_seconds. "
+        "'last_confirmed_link': on mon_compte a responsable cannot refuse "
+        "their last confirmed link."
+    )
+    retry_after_seconds: int | None = Field(
+        default=None,
+        description="With 'too_many_attempts', seconds before a birth date "
+        "is checked again.",
+    )
 
 
 class DecisionsOut(BaseModel):
@@ -98,10 +113,18 @@ router = APIRouter(
 
 
 @router.get("/responsables/{responsable_id}/links", response_model=list[LinkView])
-async def list_links(responsable_id: str, pool: Pool) -> list[LinkView]:
-    """Return the responsable's links to enrolled pupils, whatever their state."""
+async def list_links(
+    responsable_id: str,
+    pool: Pool,
+    state: Annotated[
+        list[LinkStateName] | None,
+        Query(description="Only links in these states; repeat for several."),
+    ] = None,
+) -> list[LinkView]:
+    """Return the responsable's links to enrolled pupils, in every state or
+    only in those of ``state``."""
     async with pool.acquire() as connection:
-        rows = await repository.links_of_responsable(connection, responsable_id)
+        rows = await repository.links_of_responsable(connection, responsable_id, state)
     return [
         LinkView(
             link_id=row["link_id"],
@@ -122,12 +145,15 @@ async def list_links(responsable_id: str, pool: Pool) -> list[LinkView]:
 
 @router.post("/responsables/{responsable_id}/decisions", response_model=DecisionsOut)
 async def post_decisions(
-    responsable_id: str, body: DecisionsIn, pool: Pool
+    responsable_id: str, body: DecisionsIn, pool: Pool, request: Request
 ) -> DecisionsOut:
     """Check and apply the responsable's decisions, all or none. Emits
-    ``link.confirmed`` and ``link.refused`` through the outbox. Returns 404
-    when a link is not the responsable's, and 200 with ``applied: false`` and
-    the errors when a birth date is missing or wrong."""
+    ``link.confirmed``, ``link.refused`` and ``link.refusal_withdrawn``
+    through the outbox. Returns 404 when a link is not the responsable's, and
+    200 with ``applied: false`` and the errors when a decision is rejected:
+    birth date missing or wrong, too many wrong birth dates lately, or the
+    last confirmed link refused on ``mon_compte``."""
+    settings = request.app.state.settings
     decisions = [
         Decision(item.link_id, item.decision, item.date_naissance)
         for item in body.decisions
@@ -140,6 +166,7 @@ async def post_decisions(
                 decisions=decisions,
                 screen=body.screen,
                 dry_run=body.dry_run,
+                throttle=settings.birth_date_throttle(),
             )
     except LinkNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "link not found") from exc
@@ -148,7 +175,13 @@ async def post_decisions(
         applied=not outcome.errors and not body.dry_run,
         changed=outcome.changed,
         errors=[
-            DecisionErrorOut(link_id=error.link_id, code=error.code)
+            DecisionErrorOut(
+                link_id=error.link_id,
+                code=error.code,
+                retry_after_seconds=math.ceil(error.retry_after.total_seconds())
+                if error.retry_after is not None
+                else None,
+            )
             for error in outcome.errors
         ],
     )

@@ -7,11 +7,20 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
-from services.links import api
+from services.links import api, openapi
 from services.links.consumers import register_consumers
+from services.links.publishers import register_publishers
 from services.links.settings import Settings
 from shared.db import create_pool
 from shared.logging import get_logger
+from shared.observability import (
+    broker_check,
+    consumer_lag_refresher,
+    database_check,
+    instrument_app,
+    observability_router,
+    outbox_backlog_refresher,
+)
 from shared.outbox import OutboxRelay
 
 logger = get_logger(__name__)
@@ -23,21 +32,35 @@ def create_app(settings: Settings) -> FastAPI:
     """Build the application; connections open when its lifespan starts."""
     broker = KafkaBroker(settings.kafka_bootstrap_servers, logger=None)
     app = FastAPI(
-        title="EduConnect links (internal)",
+        title=openapi.TITLE,
+        version=openapi.VERSION,
+        description=api.__doc__,
         lifespan=_lifespan,
         docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.broker = broker
-    register_consumers(broker, lambda: app.state.pool)
+    register_consumers(broker, lambda: app.state.pool, group_id=settings.consumer_group)
+    register_publishers(broker)
 
     app.include_router(api.router)
 
-    @app.get("/healthz", include_in_schema=False)
-    async def healthz() -> dict[str, str]:
-        """Return 200 while the process is up."""
-        return {"status": "ok"}
+    instrument_app(app)
+    app.include_router(
+        observability_router(
+            checks={
+                "database": database_check(lambda: app.state.pool),
+                "broker": broker_check(lambda: app.state.broker),
+            },
+            refreshers=[
+                outbox_backlog_refresher(lambda: app.state.pool, SCHEMA),
+                consumer_lag_refresher(
+                    settings.kafka_bootstrap_servers, [settings.consumer_group]
+                ),
+            ],
+        )
+    )
 
     return app
 

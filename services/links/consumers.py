@@ -35,7 +35,12 @@ _APPLY = {
 }
 
 
-def register_consumers(broker: KafkaBroker, pool: Callable[[], asyncpg.Pool]) -> None:
+def register_consumers(
+    broker: KafkaBroker,
+    pool: Callable[[], asyncpg.Pool],
+    *,
+    group_id: str = GROUP_ID,
+) -> None:
     """Subscribe the links service to the importer's topics. ``pool`` returns
     the service's connection pool once the application has started."""
 
@@ -50,7 +55,7 @@ def register_consumers(broker: KafkaBroker, pool: Callable[[], asyncpg.Pool]) ->
     ):
         subscriber = broker.subscriber(
             topic,
-            group_id=GROUP_ID,
+            group_id=group_id,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=f"{consumer}",

@@ -1,13 +1,21 @@
-"""The link life cycle: states, the decisions a responsable can make, and the
-transition each decision causes."""
+"""The link life cycle: states, the decisions a responsable can make, the
+transition each decision causes, and the rules that can reject a decision."""
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from shared.names import email_key, name_key, phone_key
+
 Choice = Literal["confirm", "refuse"]
+ErrorCode = Literal[
+    "birth_date_missing",
+    "birth_date_mismatch",
+    "too_many_attempts",
+    "last_confirmed_link",
+]
 
 # Links are identified by their pupil and responsable, so that the same pair
 # gets the same id whatever the number of imports that carry it.
@@ -38,10 +46,25 @@ class Decision:
 
 @dataclass(frozen=True)
 class DecisionError:
-    """Reason one decision of a request cannot be applied."""
+    """Reason one decision of a request cannot be applied. ``retry_after`` is
+    set with ``too_many_attempts``: the wait before a new birth date is checked."""
 
     link_id: uuid.UUID
-    code: Literal["birth_date_missing", "birth_date_mismatch"]
+    code: ErrorCode
+    retry_after: timedelta | None = None
+
+
+@dataclass(frozen=True)
+class BirthDateThrottle:
+    """Limits on wrong birth dates, so that a date cannot be found by trying
+    every day of a year: at most ``per_responsable`` wrong dates by one
+    responsable within ``responsable_window``, and ``per_eleve`` wrong dates for
+    one pupil (whoever typed them) within ``eleve_window``."""
+
+    per_responsable: int = 5
+    responsable_window: timedelta = timedelta(hours=1)
+    per_eleve: int = 5
+    eleve_window: timedelta = timedelta(days=1)
 
 
 def state_after(choice: Choice) -> LinkState:
@@ -59,3 +82,33 @@ def check_decision(decision: Decision, date_naissance: date) -> DecisionError | 
     if decision.date_naissance != date_naissance:
         return DecisionError(decision.link_id, "birth_date_mismatch")
     return None
+
+
+@dataclass(frozen=True)
+class ResponsableIdentity:
+    """Name and contacts of a responsable record, the fields that both sources
+    export for one person."""
+
+    nom: str
+    prenom: str
+    email: str | None
+    telephone_portable: str | None
+
+
+def same_responsable(old: ResponsableIdentity, new: ResponsableIdentity) -> bool:
+    """Tell whether two records from different sources are the same person.
+
+    ONDE and SIECLE give one person two unrelated ids, so the records are
+    compared on what both export: the name (accents, case and hyphens ignored)
+    and at least one contact, the e-mail address or the mobile number. A name
+    alone is never enough, because siblings' guardians often share it.
+    """
+    if name_key(old.nom) != name_key(new.nom):
+        return False
+    if name_key(old.prenom) != name_key(new.prenom):
+        return False
+    old_email, new_email = email_key(old.email), email_key(new.email)
+    if old_email is not None and old_email == new_email:
+        return True
+    old_phone = phone_key(old.telephone_portable)
+    return old_phone is not None and old_phone == phone_key(new.telephone_portable)

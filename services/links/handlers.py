@@ -1,18 +1,23 @@
 """Use cases of the links service. Each runs inside the caller's transaction
 and writes its events to the outbox in that same transaction."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import get_args
 
 import asyncpg
 
 from services.links import repository
 from services.links.domain import (
+    BirthDateThrottle,
     Decision,
     DecisionError,
     LinkState,
+    ResponsableIdentity,
     check_decision,
     link_id_for,
+    same_responsable,
     state_after,
 )
 from services.links.errors import LinkNotFound
@@ -24,6 +29,7 @@ from shared.contracts.events import (
     LinkedEleve,
     LinkedResponsable,
     LinkProposed,
+    LinkRefusalWithdrawn,
     LinkRefused,
     LinkRemoved,
     ResponsableImported,
@@ -37,6 +43,14 @@ logger = get_logger(__name__)
 
 EVENT_SOURCE = "educonnect/links"
 
+# Screens recorded in the audit trail for confirmations no responsable made on
+# a screen: those of the rollout command, and those carried over from a
+# pupil's former source.
+ROLLOUT_SCREEN = "rollout"
+SOURCE_CHANGE_SCREEN = "source_change"
+
+DEFAULT_THROTTLE = BirthDateThrottle()
+
 
 async def _publish(connection: asyncpg.Connection, eleve_id: str, event) -> None:
     # Every link event is keyed by its pupil: one pupil's events stay in order.
@@ -48,8 +62,22 @@ async def _publish(connection: asyncpg.Connection, eleve_id: str, event) -> None
 async def apply_responsable_imported(
     connection: asyncpg.Connection, event: ResponsableImported
 ) -> None:
-    """Store a responsable record from an import. Emits nothing."""
+    """Store a responsable record from an import.
+
+    A pupil's link to this responsable may have arrived first, while the same
+    person had a confirmed link from the pupil's former source. That
+    confirmation carries over now and emits ``link.confirmed``. Otherwise the
+    import emits nothing."""
     await repository.upsert_responsable(connection, event)
+
+    now = datetime.now(UTC)
+    for row in await repository.undecided_links_of_responsable(
+        connection, event.responsable_id
+    ):
+        await repository.lock_eleve(connection, row["eleve_id"])
+        link = await repository.link(connection, row["link_id"])
+        if link is not None and link["state"] == LinkState.PROPOSED:
+            await _carry_over_confirmation(connection, link, now)
 
 
 async def apply_responsable_removed(
@@ -69,6 +97,12 @@ async def apply_eleve_imported(
     link already there keeps its state, whichever source brought it first; a
     link of the same source that the event no longer names is removed (emits
     ``link.removed``). Links from another source are left to that source.
+
+    A pupil who moves from ONDE to SIECLE keeps their INE, so their id, but
+    each source gives the responsable a different id. A new link whose
+    responsable is the same person as one with a confirmed link from the
+    other source (see ``same_responsable``) is confirmed at once (emits
+    ``link.proposed`` then ``link.confirmed`` with origin ``source_change``).
     """
     await repository.lock_eleve(connection, event.eleve_id)
     await repository.upsert_eleve(connection, event)
@@ -113,6 +147,9 @@ async def apply_eleve_imported(
                 occurred_at=now,
             ),
         )
+        await _carry_over_confirmation(
+            connection, await repository.link(connection, link_id), now
+        )
 
     await _remove_links(
         connection,
@@ -139,6 +176,73 @@ async def apply_eleve_removed(
     )
     if eleve["source"] == event.source and eleve["uai"] == event.uai:
         await repository.mark_eleve_not_enrolled(connection, event.eleve_id)
+
+
+async def _carry_over_confirmation(
+    connection: asyncpg.Connection, link: asyncpg.Record, now: datetime
+) -> bool:
+    """Confirm a proposed link when its responsable is the same person as one
+    whose link to the pupil, from another source, was confirmed. The caller
+    holds the pupil's lock. Returns whether the link was confirmed."""
+    new = await repository.responsable(connection, link["responsable_id"])
+    if new is None:
+        # The responsable record has not arrived yet; its import retries this.
+        return False
+    new_identity = _identity(new)
+    candidates = await repository.confirmed_links_from_other_sources(
+        connection, link["eleve_id"], link["source"]
+    )
+    former = next(
+        (row for row in candidates if same_responsable(_identity(row), new_identity)),
+        None,
+    )
+    if former is None:
+        return False
+
+    screen = await repository.last_confirmation_screen(connection, former["link_id"])
+    if screen not in get_args(Screen):
+        screen = "activation"
+    await repository.set_link_state(connection, link["link_id"], LinkState.CONFIRMED)
+    await repository.record_decision(
+        connection,
+        link_id=link["link_id"],
+        responsable_id=link["responsable_id"],
+        eleve_id=link["eleve_id"],
+        decision="confirm",
+        screen=SOURCE_CHANGE_SCREEN,
+        previous_state=LinkState.PROPOSED,
+        new_state=LinkState.CONFIRMED,
+        correlation_id=correlation_id_var.get(),
+    )
+    await _publish(
+        connection,
+        link["eleve_id"],
+        LinkConfirmed(
+            academie=link["academie"],
+            link_id=link["link_id"],
+            eleve_id=link["eleve_id"],
+            responsable_id=link["responsable_id"],
+            occurred_at=now,
+            screen=screen,
+            origin="source_change",
+            carried_over_from=former["link_id"],
+        ),
+    )
+    logger.info(
+        "link_confirmation_carried_over",
+        link_id=str(link["link_id"]),
+        former_link_id=str(former["link_id"]),
+    )
+    return True
+
+
+def _identity(row: asyncpg.Record) -> ResponsableIdentity:
+    return ResponsableIdentity(
+        nom=row["nom"],
+        prenom=row["prenom"],
+        email=row["email"],
+        telephone_portable=row["telephone_portable"],
+    )
 
 
 async def _remove_links(
@@ -177,16 +281,23 @@ async def decide(
     decisions: list[Decision],
     screen: Screen,
     dry_run: bool = False,
+    throttle: BirthDateThrottle = DEFAULT_THROTTLE,
 ) -> DecisionOutcome:
     """Apply a responsable's decisions on their links, all or none.
 
-    Every decision is checked first (the link is the responsable's, the birth
-    date of a confirmed pupil matches); if one fails, nothing is written and
-    the errors are returned. Otherwise each link that changes state is
-    audited and emits ``link.confirmed`` or ``link.refused``; a decision that
-    repeats the current state changes nothing. Raises ``LinkNotFound`` for a
-    link id that is not one of the responsable's.
+    Every decision is checked first: the link is the responsable's, the
+    birth date of a confirmed pupil matches unless too many wrong dates were
+    typed lately (``throttle``), and on *Mon compte* the responsable keeps at
+    least one confirmed link. If one check fails, no link changes, the
+    rejected decisions and wrong birth dates are audited (also on a dry run,
+    so that dry runs cannot be used to guess dates), and the errors are
+    returned. Otherwise each link that changes state is audited and emits
+    ``link.confirmed``, ``link.refused`` or, when a refused link is
+    confirmed, ``link.refusal_withdrawn``; a decision that repeats the
+    current state changes nothing. Raises ``LinkNotFound`` for a link id
+    that is not one of the responsable's.
     """
+    await repository.lock_responsable_decisions(connection, responsable_id)
     rows = {
         row["link_id"]: row
         for row in await repository.lock_links_for_decision(
@@ -197,16 +308,21 @@ async def decide(
         if decision.link_id not in rows:
             raise LinkNotFound(decision.link_id)
 
-    errors = [
-        error
-        for decision in decisions
-        if (error := check_decision(decision, rows[decision.link_id]["date_naissance"]))
-    ]
-    if errors or dry_run:
+    now = datetime.now(UTC)
+    errors = await _check_birth_dates(
+        connection, responsable_id, decisions, rows, throttle, now
+    )
+    if not errors and screen == "mon_compte":
+        errors = await _check_keeps_confirmed_link(
+            connection, responsable_id, decisions, rows
+        )
+    if errors:
+        await _audit_rejections(connection, responsable_id, errors, rows, screen, now)
         return DecisionOutcome(errors=errors)
+    if dry_run:
+        return DecisionOutcome()
 
     outcome = DecisionOutcome()
-    now = datetime.now(UTC)
     for decision in decisions:
         row = rows[decision.link_id]
         previous = LinkState(row["state"])
@@ -226,7 +342,9 @@ async def decide(
             correlation_id=correlation_id_var.get(),
         )
         await _publish(
-            connection, row["eleve_id"], _decision_event(row, new, screen, now)
+            connection,
+            row["eleve_id"],
+            _decision_event(row, previous, new, screen, now),
         )
         outcome.changed += 1
         logger.info(
@@ -239,9 +357,170 @@ async def decide(
     return outcome
 
 
+async def _check_birth_dates(
+    connection: asyncpg.Connection,
+    responsable_id: str,
+    decisions: list[Decision],
+    rows: dict,
+    throttle: BirthDateThrottle,
+    now: datetime,
+) -> list[DecisionError]:
+    # A date is compared only while both the responsable and the pupil are
+    # under their limit of wrong dates. Each wrong date in this request counts
+    # towards the limits of the decisions after it.
+    by_responsable = await repository.birth_date_mismatch_times(
+        connection,
+        responsable_id=responsable_id,
+        since=now - throttle.responsable_window,
+    )
+    by_eleve: dict[str, list[datetime]] = {}
+    errors = []
+    for decision in decisions:
+        row = rows[decision.link_id]
+        if decision.choice == "confirm" and decision.date_naissance is not None:
+            eleve_id = row["eleve_id"]
+            if eleve_id not in by_eleve:
+                by_eleve[eleve_id] = await repository.birth_date_mismatch_times(
+                    connection, eleve_id=eleve_id, since=now - throttle.eleve_window
+                )
+            retry_after = max(
+                _retry_after(
+                    by_responsable,
+                    throttle.per_responsable,
+                    throttle.responsable_window,
+                    now,
+                ),
+                _retry_after(
+                    by_eleve[eleve_id], throttle.per_eleve, throttle.eleve_window, now
+                ),
+            )
+            if retry_after:
+                errors.append(
+                    DecisionError(decision.link_id, "too_many_attempts", retry_after)
+                )
+                continue
+        error = check_decision(decision, row["date_naissance"])
+        if error is None:
+            continue
+        errors.append(error)
+        if error.code == "birth_date_mismatch":
+            by_responsable.append(now)
+            by_eleve[row["eleve_id"]].append(now)
+    return errors
+
+
+def _retry_after(
+    times: list[datetime], limit: int, window: timedelta, now: datetime
+) -> timedelta:
+    """Return how long until fewer than ``limit`` of ``times`` (ascending)
+    fall within ``window``; a zero duration when that is already so."""
+    if len(times) < limit:
+        return timedelta(0)
+    return times[len(times) - limit] + window - now
+
+
+async def _check_keeps_confirmed_link(
+    connection: asyncpg.Connection,
+    responsable_id: str,
+    decisions: list[Decision],
+    rows: dict,
+) -> list[DecisionError]:
+    # On Mon compte the account must keep a pupil; the page intermédiaire lets
+    # a responsable refuse everything, because the school may have got it wrong.
+    confirmed = await repository.count_confirmed_links(connection, responsable_id)
+    refused_confirmed = []
+    for decision in decisions:
+        state = rows[decision.link_id]["state"]
+        if decision.choice == "refuse" and state == LinkState.CONFIRMED:
+            confirmed -= 1
+            refused_confirmed.append(decision.link_id)
+        elif decision.choice == "confirm" and state != LinkState.CONFIRMED:
+            confirmed += 1
+    if confirmed > 0:
+        return []
+    return [
+        DecisionError(link_id, "last_confirmed_link") for link_id in refused_confirmed
+    ]
+
+
+async def _audit_rejections(
+    connection: asyncpg.Connection,
+    responsable_id: str,
+    errors: Iterable[DecisionError],
+    rows: dict,
+    screen: Screen,
+    now: datetime,
+) -> None:
+    for error in errors:
+        row = rows[error.link_id]
+        await repository.record_decision(
+            connection,
+            link_id=error.link_id,
+            responsable_id=responsable_id,
+            eleve_id=row["eleve_id"],
+            decision="refuse" if error.code == "last_confirmed_link" else "confirm",
+            screen=screen,
+            previous_state=row["state"],
+            new_state=None,
+            correlation_id=correlation_id_var.get(),
+            outcome=error.code,
+            decided_at=now,
+        )
+        logger.info(
+            "link_decision_rejected",
+            link_id=str(error.link_id),
+            code=error.code,
+            screen=screen,
+        )
+
+
+async def confirm_links_of_activated_account(
+    connection: asyncpg.Connection, responsable_id: str
+) -> int:
+    """Confirm every proposed link of a responsable whose account was activated
+    before links had states (the rollout). Refused and confirmed links are
+    left alone, so running it again changes nothing. Emits ``link.confirmed``
+    with origin ``rollout``; returns how many links it confirmed."""
+    now = datetime.now(UTC)
+    rows = await repository.lock_proposed_links_of_responsable(
+        connection, responsable_id
+    )
+    for row in rows:
+        await repository.set_link_state(connection, row["link_id"], LinkState.CONFIRMED)
+        await repository.record_decision(
+            connection,
+            link_id=row["link_id"],
+            responsable_id=responsable_id,
+            eleve_id=row["eleve_id"],
+            decision="confirm",
+            screen=ROLLOUT_SCREEN,
+            previous_state=LinkState.PROPOSED,
+            new_state=LinkState.CONFIRMED,
+            correlation_id=correlation_id_var.get(),
+        )
+        await _publish(
+            connection,
+            row["eleve_id"],
+            LinkConfirmed(
+                academie=row["academie"],
+                link_id=row["link_id"],
+                eleve_id=row["eleve_id"],
+                responsable_id=responsable_id,
+                occurred_at=now,
+                screen="activation",
+                origin="rollout",
+            ),
+        )
+    return len(rows)
+
+
 def _decision_event(
-    row: asyncpg.Record, state: LinkState, screen: Screen, now: datetime
-) -> LinkConfirmed | LinkRefused:
+    row: asyncpg.Record,
+    previous: LinkState,
+    state: LinkState,
+    screen: Screen,
+    now: datetime,
+) -> LinkConfirmed | LinkRefusalWithdrawn | LinkRefused:
     common = dict(
         academie=row["academie"],
         link_id=row["link_id"],
@@ -250,6 +529,8 @@ def _decision_event(
         occurred_at=now,
         screen=screen,
     )
+    if state == LinkState.CONFIRMED and previous == LinkState.REFUSED:
+        return LinkRefusalWithdrawn(**common)
     if state == LinkState.CONFIRMED:
         return LinkConfirmed(**common)
     return LinkRefused(

@@ -1,7 +1,8 @@
 """SQL access to pupils, responsables and links (schema ``links``)."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 
 import asyncpg
 
@@ -151,24 +152,134 @@ async def update_link_source(
 async def delete_links(
     connection: asyncpg.Connection, link_ids: Iterable[uuid.UUID]
 ) -> None:
-    """Delete links the source no longer has."""
+    """Delete links the source no longer has, keeping a record of each in
+    ``removed_links`` with the state it had."""
     await connection.execute(
-        "DELETE FROM links WHERE link_id = ANY($1::uuid[])", list(link_ids)
+        """
+        WITH deleted AS (
+            DELETE FROM links WHERE link_id = ANY($1::uuid[])
+            RETURNING link_id, eleve_id, responsable_id, source, state
+        )
+        INSERT INTO removed_links (link_id, eleve_id, responsable_id, source,
+                                   previous_state)
+        SELECT link_id, eleve_id, responsable_id, source, state FROM deleted
+        ON CONFLICT (link_id) DO UPDATE SET
+            source = EXCLUDED.source, previous_state = EXCLUDED.previous_state,
+            removed_at = now()
+        """,
+        list(link_ids),
     )
 
 
 async def links_of_responsable(
-    connection: asyncpg.Connection, responsable_id: str
+    connection: asyncpg.Connection,
+    responsable_id: str,
+    states: Sequence[str] | None = None,
 ) -> list[asyncpg.Record]:
-    """Return the responsable's links with their pupils, in a stable order."""
+    """Return the responsable's links to enrolled pupils, in a stable order;
+    only those in ``states`` when given."""
     return await connection.fetch(
         """
         SELECT l.link_id, l.state, l.source, l.eleve_id, e.nom, e.nom_usage,
                e.prenom, e.uai, e.classe
         FROM links l JOIN eleves e USING (eleve_id)
         WHERE l.responsable_id = $1 AND e.enrolled
+          AND ($2::text[] IS NULL OR l.state::text = ANY($2::text[]))
         ORDER BY e.nom, e.prenom, l.link_id
         """,
+        responsable_id,
+        list(states) if states is not None else None,
+    )
+
+
+async def responsable(
+    connection: asyncpg.Connection, responsable_id: str
+) -> asyncpg.Record | None:
+    """Return the responsable record, or None when no import brought it yet."""
+    return await connection.fetchrow(
+        "SELECT * FROM responsables WHERE responsable_id = $1", responsable_id
+    )
+
+
+async def confirmed_links_from_other_sources(
+    connection: asyncpg.Connection, eleve_id: str, source: str
+) -> list[asyncpg.Record]:
+    """Return the pupil's confirmed links that another source brought, whether
+    that source still has them or dropped them, with their responsable record,
+    most recent first."""
+    return await connection.fetch(
+        """
+        SELECT c.link_id, r.nom, r.prenom, r.email, r.telephone_portable
+        FROM (
+            SELECT link_id, responsable_id, coalesce(decided_at, created_at) AS at
+            FROM links
+            WHERE eleve_id = $1 AND source <> $2 AND state = 'confirmed'
+            UNION ALL
+            SELECT link_id, responsable_id, removed_at AS at
+            FROM removed_links
+            WHERE eleve_id = $1 AND source <> $2 AND previous_state = 'confirmed'
+        ) c
+        JOIN responsables r USING (responsable_id)
+        ORDER BY c.at DESC
+        """,
+        eleve_id,
+        source,
+    )
+
+
+async def last_confirmation_screen(
+    connection: asyncpg.Connection, link_id: uuid.UUID
+) -> str | None:
+    """Return the screen of the last applied confirmation of a link."""
+    return await connection.fetchval(
+        "SELECT screen FROM decision_audit WHERE link_id = $1"
+        " AND decision = 'confirm' AND outcome = 'applied'"
+        " ORDER BY decided_at DESC, id DESC LIMIT 1",
+        link_id,
+    )
+
+
+async def undecided_links_of_responsable(
+    connection: asyncpg.Connection, responsable_id: str
+) -> list[asyncpg.Record]:
+    """Return the responsable's proposed links that no decision touched, for
+    pupils that have a confirmed link from another source: those whose
+    confirmation may carry over now that the responsable record is known."""
+    return await connection.fetch(
+        """
+        SELECT l.link_id, l.eleve_id FROM links l
+        WHERE l.responsable_id = $1 AND l.state = 'proposed'
+          AND l.decided_at IS NULL
+          AND (
+            EXISTS (SELECT 1 FROM links o WHERE o.eleve_id = l.eleve_id
+                    AND o.source <> l.source AND o.state = 'confirmed')
+            OR EXISTS (SELECT 1 FROM removed_links o WHERE o.eleve_id = l.eleve_id
+                       AND o.source <> l.source AND o.previous_state = 'confirmed')
+          )
+        ORDER BY l.eleve_id
+        """,
+        responsable_id,
+    )
+
+
+async def link(connection: asyncpg.Connection, link_id: uuid.UUID) -> asyncpg.Record:
+    """Return a link row, or None when there is none."""
+    return await connection.fetchrow("SELECT * FROM links WHERE link_id = $1", link_id)
+
+
+async def lock_proposed_links_of_responsable(
+    connection: asyncpg.Connection, responsable_id: str
+) -> list[asyncpg.Record]:
+    """Return the responsable's proposed links, pupils then links locked until
+    the end of the transaction."""
+    eleve_ids = await connection.fetch(
+        "SELECT eleve_id FROM links WHERE responsable_id = $1 AND state = 'proposed'",
+        responsable_id,
+    )
+    await lock_eleves(connection, [row["eleve_id"] for row in eleve_ids])
+    return await connection.fetch(
+        "SELECT * FROM links WHERE responsable_id = $1 AND state = 'proposed'"
+        " ORDER BY eleve_id FOR UPDATE",
         responsable_id,
     )
 
@@ -179,7 +290,19 @@ async def lock_links_for_decision(
     link_ids: list[uuid.UUID],
 ) -> list[asyncpg.Record]:
     """Return the responsable's links among ``link_ids`` with what a decision
-    and its event need, locked until the end of the transaction."""
+    and its event need, locked until the end of the transaction.
+
+    The pupils are locked before the links, the order in which imports take
+    them (pupil, then its links), so that a decision and an import wait for
+    each other rather than deadlock.
+    """
+    eleve_ids = await connection.fetch(
+        "SELECT eleve_id FROM links WHERE responsable_id = $1"
+        " AND link_id = ANY($2::uuid[])",
+        responsable_id,
+        link_ids,
+    )
+    await lock_eleves(connection, [row["eleve_id"] for row in eleve_ids])
     return await connection.fetch(
         """
         SELECT l.link_id, l.state, l.eleve_id, l.responsable_id, l.academie,
@@ -196,6 +319,64 @@ async def lock_links_for_decision(
         responsable_id,
         link_ids,
     )
+
+
+async def lock_eleves(connection: asyncpg.Connection, eleve_ids: list[str]) -> None:
+    """Lock the pupils' rows until the end of the transaction, in id order."""
+    await connection.execute(
+        "SELECT 1 FROM eleves WHERE eleve_id = ANY($1::text[])"
+        " ORDER BY eleve_id FOR UPDATE",
+        sorted(set(eleve_ids)),
+    )
+
+
+async def lock_responsable_decisions(
+    connection: asyncpg.Connection, responsable_id: str
+) -> None:
+    """Serialise the decision requests of one responsable until the end of the
+    transaction, so that two parallel requests cannot both pass the limit on
+    wrong birth dates."""
+    await connection.execute(
+        "SELECT pg_advisory_xact_lock(hashtext($1))",
+        f"links.decisions:{responsable_id}",
+    )
+
+
+async def count_confirmed_links(
+    connection: asyncpg.Connection, responsable_id: str
+) -> int:
+    """Return how many of the responsable's links to enrolled pupils are confirmed."""
+    return await connection.fetchval(
+        "SELECT count(*) FROM links l JOIN eleves e USING (eleve_id)"
+        " WHERE l.responsable_id = $1 AND l.state = 'confirmed' AND e.enrolled",
+        responsable_id,
+    )
+
+
+async def birth_date_mismatch_times(
+    connection: asyncpg.Connection,
+    *,
+    responsable_id: str | None = None,
+    eleve_id: str | None = None,
+    since: datetime,
+) -> list[datetime]:
+    """Return when wrong birth dates were typed since ``since``, oldest first,
+    by one responsable or for one pupil (give exactly one of the two)."""
+    if (responsable_id is None) == (eleve_id is None):
+        raise ValueError("give exactly one of responsable_id and eleve_id")
+    column, value = (
+        ("responsable_id", responsable_id)
+        if responsable_id is not None
+        else ("eleve_id", eleve_id)
+    )
+    rows = await connection.fetch(
+        f"SELECT decided_at FROM decision_audit WHERE {column} = $1"
+        " AND outcome = 'birth_date_mismatch' AND decided_at > $2"
+        " ORDER BY decided_at",
+        value,
+        since,
+    )
+    return [row["decided_at"] for row in rows]
 
 
 async def set_link_state(
@@ -218,16 +399,19 @@ async def record_decision(
     decision: str,
     screen: str,
     previous_state: str,
-    new_state: str,
+    new_state: str | None,
     correlation_id: str | None,
+    outcome: str = "applied",
+    decided_at: datetime | None = None,
 ) -> None:
-    """Append a decision to the audit trail."""
+    """Append a decision to the audit trail: ``outcome`` is ``applied`` or the
+    error code that rejected it, in which case ``new_state`` is None."""
     await connection.execute(
         """
         INSERT INTO decision_audit (link_id, responsable_id, eleve_id, decision,
                                     screen, previous_state, new_state,
-                                    correlation_id)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                    correlation_id, outcome, decided_at)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, coalesce($10, now()))
         """,
         link_id,
         responsable_id,
@@ -237,4 +421,6 @@ async def record_decision(
         previous_state,
         new_state,
         correlation_id,
+        outcome,
+        decided_at,
     )

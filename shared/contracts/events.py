@@ -144,7 +144,22 @@ class LinkConfirmed(_LinkEvent):
     """Event: the responsable confirmed being the pupil's legal representative."""
 
     type: Literal["link.confirmed"] = "link.confirmed"
-    screen: Screen
+    screen: Screen = Field(
+        description="Screen of the confirmation. With origin 'rollout' it is "
+        "'activation'; with 'source_change', the screen of the carried-over one."
+    )
+    origin: Literal["decision", "rollout", "source_change"] = Field(
+        default="decision",
+        description="'decision': the responsable confirmed on a screen. "
+        "'rollout': the account was activated before links had states. "
+        "'source_change': the pupil moved to another source (ONDE to SIECLE) "
+        "and the same person's link there was confirmed.",
+    )
+    carried_over_from: UUID | None = Field(
+        default=None,
+        description="With origin 'source_change', the link of the former "
+        "source whose confirmation this link takes over.",
+    )
 
 
 class LinkRefused(_LinkEvent):

@@ -3,72 +3,17 @@ decisions all-or-none, and the events each writes to the outbox."""
 
 import json
 from datetime import date
-from pathlib import Path
 
-import asyncpg
 import pytest
 
 from services.links import handlers
 from services.links.domain import Decision, link_id_for
 from services.links.errors import LinkNotFound
-from shared.contracts.events import EleveImported, EleveLink, EleveRemoved
-from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
+from shared.contracts.events import EleveRemoved
+
+from ..factories import apply, decide, eleve, outbox_types, states
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = Path(__file__).parents[3] / "services" / "links" / "migrations"
-
-
-@pytest.fixture
-async def pool(fresh_database_url):
-    await apply_migrations(fresh_database_url, "links", SHARED_MIGRATIONS, MIGRATIONS)
-    pool = await create_pool(fresh_database_url, "links")
-    yield pool
-    await pool.close()
-
-
-def eleve(*responsable_ids: str, source="siecle", uai="0999101E") -> EleveImported:
-    return EleveImported(
-        academie="versailles",
-        eleve_id="9900000001W",
-        ine="9900000001W",
-        source=source,
-        source_eleve_id="4300001" if source == "siecle" else None,
-        uai=uai,
-        classe="5A",
-        nom="N'DIAYE",
-        prenom="Awa",
-        date_naissance=date(2013, 3, 14),
-        responsables=tuple(EleveLink(responsable_id=rid) for rid in responsable_ids),
-    )
-
-
-async def apply(pool: asyncpg.Pool, use_case, event) -> None:
-    async with pool.acquire() as connection, connection.transaction():
-        await use_case(connection, event)
-
-
-async def decide(
-    pool: asyncpg.Pool, responsable_id: str, *decisions: Decision, screen="activation"
-):
-    async with pool.acquire() as connection, connection.transaction():
-        return await handlers.decide(
-            connection,
-            responsable_id=responsable_id,
-            decisions=list(decisions),
-            screen=screen,
-        )
-
-
-async def states(pool: asyncpg.Pool) -> dict[str, str]:
-    rows = await pool.fetch("SELECT responsable_id, state::text FROM links")
-    return {row["responsable_id"]: row["state"] for row in rows}
-
-
-async def outbox_types(pool: asyncpg.Pool) -> list[str]:
-    return [
-        row["type"] for row in await pool.fetch("SELECT type FROM outbox ORDER BY id")
-    ]
 
 
 async def test_new_links_start_proposed(pool):
@@ -109,7 +54,10 @@ async def test_wrong_birth_date_changes_nothing(pool):
     assert [error.code for error in outcome.errors] == ["birth_date_mismatch"]
     assert await states(pool) == {"siecle:1": "proposed"}
     assert await outbox_types(pool) == ["link.proposed"]
-    assert await pool.fetchval("SELECT count(*) FROM decision_audit") == 0
+    audit = await pool.fetch(
+        "SELECT decision, outcome, new_state::text FROM decision_audit"
+    )
+    assert [tuple(row) for row in audit] == [("confirm", "birth_date_mismatch", None)]
 
 
 async def test_refusal_is_audited_and_published_once(pool):

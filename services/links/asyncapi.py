@@ -1,0 +1,96 @@
+"""AsyncAPI document of the links service, generated from its FastStream
+broker: ``python -m services.links.asyncapi`` writes docs/asyncapi/links.json,
+and ``--check`` exits with status 1 when that file is out of date."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from pydantic import TypeAdapter
+
+from services.links.consumers import register_consumers
+from services.links.publishers import register_publishers
+from shared.contracts import ImportEvent
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi" / "links.json"
+
+# The broker address as deploy/compose.yaml names it; the document only shows
+# it, nothing connects to it.
+DOCUMENTED_SERVER = "kafka:9092"
+
+
+def _no_pool() -> None:
+    raise RuntimeError("the documentation broker has no connection pool")
+
+
+def build_document() -> dict[str, Any]:
+    """Return the AsyncAPI 3.0 document of the links service's topics."""
+    broker = KafkaBroker(DOCUMENTED_SERVER, logger=None)
+    register_consumers(broker, _no_pool)
+    register_publishers(broker)
+    specification = AsyncAPI(
+        broker,
+        title="EduConnect links",
+        version="1",
+        description="Consumes the importer's pupils and responsables; "
+        "publishes every change of link state.",
+        schema_version="3.0.0",
+    ).to_specification()
+    document = json.loads(specification.to_json())
+    _describe_import_payloads(document)
+    return document
+
+
+def _describe_import_payloads(document: dict[str, Any]) -> None:
+    # The consumers take the raw message, so that an unreadable one is logged
+    # and skipped instead of redelivered forever; FastStream therefore finds no
+    # payload type, and the import events' schema is filled in here.
+    schema = TypeAdapter(ImportEvent).json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    components = document["components"]
+    components["schemas"].update(schema.pop("$defs"))
+    components["schemas"]["ImportEvent"] = schema
+    components["schemas"].pop("EmptyPayload", None)
+    for message in components["messages"].values():
+        if message["payload"] == {"$ref": "#/components/schemas/EmptyPayload"}:
+            message["payload"] = {"$ref": "#/components/schemas/ImportEvent"}
+
+
+def render() -> str:
+    """Return the document as it is checked in."""
+    return (
+        json.dumps(build_document(), indent=2, ensure_ascii=False, sort_keys=True)
+        + "\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the document, or with ``--check`` compare it with the file."""
+    parser = argparse.ArgumentParser(prog="python -m services.links.asyncapi")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="Exit with status 1 when the checked-in document is out of date.",
+    )
+    arguments = parser.parse_args(argv)
+    expected = render()
+    if arguments.check:
+        if not DOCUMENT.exists() or DOCUMENT.read_text(encoding="utf-8") != expected:
+            print(
+                f"{DOCUMENT} is out of date; run python -m services.links.asyncapi",
+                file=sys.stderr,
+            )
+            return 1
+        return 0
+    DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
+    DOCUMENT.write_text(expected, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

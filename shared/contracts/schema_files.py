@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from shared.contracts import events
+from shared.contracts import account_messages, events
 from shared.contracts.compatibility import breaking_changes
 from shared.contracts.topics import Topic
 
@@ -31,6 +31,12 @@ EVENTS_BY_TOPIC: dict[Topic, tuple[type[BaseModel], ...]] = {
         events.LinkRefused,
         events.LinkRefusalWithdrawn,
         events.LinkRemoved,
+    ),
+    Topic.IDENTITY_MESSAGES: (
+        account_messages.OneTimeCodeRequested,
+        account_messages.EmailVerificationRequested,
+        account_messages.PasswordResetRequested,
+        account_messages.AccountActivated,
     ),
 }
 

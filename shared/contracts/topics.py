@@ -13,3 +13,6 @@ class Topic(StrEnum):
     ELEVES = "educonnect.import.eleves.v1"
     # Key: eleve_id, so that every change to one pupil's links stays in order.
     LINKS = "educonnect.links.v1"
+    # Key: account_id. Published by identity; carries one-time codes and reset
+    # links, so access to it is restricted and its retention short.
+    IDENTITY_MESSAGES = "educonnect.identity.messages.v1"

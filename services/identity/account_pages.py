@@ -14,6 +14,7 @@ from services.identity.forms import (
     ChildrenForm,
     decision_message,
     new_password_errors,
+    rejected_decision_errors,
 )
 from services.identity.links_client import Choice, Link
 from services.identity.web import (
@@ -127,10 +128,7 @@ async def decide_children(
             screen="page_intermediaire",
             dry_run=True,
         )
-        errors = {
-            f"naissance-{link_id}": decision_message(code)
-            for link_id, code in rejected.items()
-        }
+        errors = rejected_decision_errors(rejected)
     if errors:
         logger.info(
             "children_choices_rejected",
@@ -201,10 +199,7 @@ async def _apply_children_choices(
         account["responsable_id"], changes, screen="page_intermediaire", dry_run=False
     )
     if rejected:
-        errors = {
-            f"naissance-{link_id}": decision_message(code)
-            for link_id, code in rejected.items()
-        }
+        errors = rejected_decision_errors(rejected)
         return _children_form(request, children, form, errors)
     confirmed = sum(change.decision == "confirm" for change in changes)
     refused = len(changes) - confirmed

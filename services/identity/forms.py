@@ -63,6 +63,15 @@ def decision_message(code: str) -> str:
     return MESSAGES.get(code, UNKNOWN_DECISION_ERROR)
 
 
+def rejected_decision_errors(rejected: dict[uuid.UUID, str]) -> dict[str, str]:
+    """Return the French message of each decision the links service rejected,
+    keyed by the birth-date field of its child."""
+    return {
+        f"naissance-{link_id}": decision_message(code)
+        for link_id, code in rejected.items()
+    }
+
+
 def new_password_errors(
     password: str, password_confirmation: str, user_inputs: list[str]
 ) -> dict[str, str]:

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from services.identity import accounts, catalogue, passwords, sessions, throttle
 from services.identity.errors import LinkNotOwned, LinksUnavailable
-from services.identity.forms import ActivationForm, decision_message
+from services.identity.forms import ActivationForm, rejected_decision_errors
 from services.identity.links_client import Link, LinksClient
 from services.identity.settings import Settings
 from shared.logging import get_logger
@@ -297,10 +297,7 @@ async def activate(
         rejected = await links.decide(
             account["responsable_id"], form.choices(), screen="activation", dry_run=True
         )
-        errors = {
-            f"naissance-{link_id}": decision_message(code)
-            for link_id, code in rejected.items()
-        }
+        errors = rejected_decision_errors(rejected)
     if errors:
         logger.info(
             "activation_rejected",
@@ -387,10 +384,7 @@ async def _finish_activation(
         account["responsable_id"], form.choices(), screen="activation", dry_run=False
     )
     if rejected:
-        errors = {
-            f"naissance-{link_id}": decision_message(code)
-            for link_id, code in rejected.items()
-        }
+        errors = rejected_decision_errors(rejected)
         return _activation_form(request, account, children, form, errors)
 
     async with pool.acquire() as connection:

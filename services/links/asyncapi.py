@@ -2,7 +2,6 @@
 broker: ``python -m services.links.asyncapi`` writes docs/asyncapi/links.json,
 and ``--check`` exits with status 1 when that file is out of date."""
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -13,6 +12,7 @@ from faststream.specification import AsyncAPI
 from pydantic import TypeAdapter
 
 from services.links.consumers import register_consumers
+from services.links.documents import render_json, write_or_check
 from services.links.publishers import register_publishers
 from shared.contracts import ImportEvent
 
@@ -63,33 +63,12 @@ def _describe_import_payloads(document: dict[str, Any]) -> None:
 
 def render() -> str:
     """Return the document as it is checked in."""
-    return (
-        json.dumps(build_document(), indent=2, ensure_ascii=False, sort_keys=True)
-        + "\n"
-    )
+    return render_json(build_document())
 
 
 def main(argv: list[str] | None = None) -> int:
     """Write the document, or with ``--check`` compare it with the file."""
-    parser = argparse.ArgumentParser(prog="python -m services.links.asyncapi")
-    parser.add_argument(
-        "--check",
-        action="store_true",
-        help="Exit with status 1 when the checked-in document is out of date.",
-    )
-    arguments = parser.parse_args(argv)
-    expected = render()
-    if arguments.check:
-        if not DOCUMENT.exists() or DOCUMENT.read_text(encoding="utf-8") != expected:
-            print(
-                f"{DOCUMENT} is out of date; run python -m services.links.asyncapi",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    DOCUMENT.parent.mkdir(parents=True, exist_ok=True)
-    DOCUMENT.write_text(expected, encoding="utf-8")
-    return 0
+    return write_or_check(DOCUMENT, render(), "python -m services.links.asyncapi", argv)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
+from playwright.async_api import async_playwright
+
+from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS
 
 
 @pytest.fixture
@@ -20,3 +23,16 @@ def new_client(sample_system) -> Iterator[Callable[[], httpx.Client]]:
     yield make
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+async def page():
+    """Return a page of a fresh headless Chromium (Debian's, never a
+    downloaded one) with French as its language."""
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_FLAGS
+        )
+        context = await browser.new_context(locale="fr-FR")
+        yield await context.new_page()
+        await browser.close()

@@ -2,9 +2,9 @@
 pages as a parent would."""
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, check_page
+from tests.e2e.browser import check_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
@@ -14,17 +14,6 @@ SIECLE_TEAM = "diffusion-siecle@ac-versailles.example"
 RESPONSABLE = "siecle:7100031"
 FRANCOIS_INE = "9900000022S"
 PASSWORD = "trois mots faciles à retenir"
-
-
-@pytest.fixture
-async def page():
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS
-        )
-        context = await browser.new_context(locale="fr-FR")
-        yield await context.new_page()
-        await browser.close()
 
 
 async def test_parent_activates_account_in_browser(sample_system, page):

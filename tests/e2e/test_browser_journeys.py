@@ -3,9 +3,9 @@ meter, the page intermédiaire, the portal's services and *Mon compte*, each
 page checked with axe-core and kept as a screenshot."""
 
 import pytest
-from playwright.async_api import async_playwright, expect
+from playwright.async_api import expect
 
-from tests.e2e.browser import CHROMIUM, CHROMIUM_FLAGS, check_page
+from tests.e2e.browser import check_page
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 
@@ -13,17 +13,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
 # and Margaux (13/08/2014, collège 0999102F) ROUSSEAU.
 RESPONSABLE = "siecle:7100015"
 PASSWORD = "le chat dort sur le radiateur"
-
-
-@pytest.fixture
-async def page():
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS
-        )
-        context = await browser.new_context(locale="fr-FR")
-        yield await context.new_page()
-        await browser.close()
 
 
 async def log_in(page, base_url: str, identifiant: str, password: str) -> None:

@@ -20,6 +20,7 @@ transaction committing late could fall under.
 import asyncio
 import json
 import uuid
+from collections.abc import Iterable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -29,6 +30,30 @@ from shared.kafka import cloudevent_headers
 from shared.logging import correlation_id_var, get_logger
 
 logger = get_logger(__name__)
+
+
+_OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "headers")
+
+
+def _outbox_row(
+    topic: str, key: str, event: BaseModel, source: str, correlation_id: str | None
+) -> tuple[uuid.UUID, str, str, str, str, str]:
+    event_id = uuid.uuid4()
+    headers = cloudevent_headers(
+        event,
+        source=source,
+        subject=key,
+        correlation_id=correlation_id,
+        event_id=event_id,
+    )
+    return (
+        event_id,
+        str(topic),
+        key,
+        headers["ce_type"],
+        event.model_dump_json(),
+        json.dumps(headers),
+    )
 
 
 async def enqueue(
@@ -41,25 +66,35 @@ async def enqueue(
 ) -> uuid.UUID:
     """Write ``event`` to the outbox of the connection's schema, in the caller's
     transaction. Returns the event id, which subscribers use to deduplicate."""
-    event_id = uuid.uuid4()
-    headers = cloudevent_headers(
-        event,
-        source=source,
-        subject=key,
-        correlation_id=correlation_id_var.get(),
-        event_id=event_id,
-    )
+    row = _outbox_row(topic, key, event, source, correlation_id_var.get())
     await connection.execute(
         "INSERT INTO outbox (event_id, topic, key, type, payload, headers)"
         " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
-        event_id,
-        topic,
-        key,
-        headers["ce_type"],
-        event.model_dump_json(),
-        json.dumps(headers),
+        *row,
     )
-    return event_id
+    return row[0]
+
+
+async def enqueue_many(
+    connection: asyncpg.Connection,
+    events: Iterable[tuple[str, str, BaseModel]],
+    *,
+    source: str,
+) -> int:
+    """Write ``(topic, key, event)`` rows to the outbox with one COPY, in the
+    caller's transaction and in the order given. Returns how many were written.
+    COPY assigns the ``id`` sequence in row order, so the relay publishes them
+    in that order."""
+    correlation_id = correlation_id_var.get()
+    rows = [
+        _outbox_row(topic, key, event, source, correlation_id)
+        for topic, key, event in events
+    ]
+    if rows:
+        await connection.copy_records_to_table(
+            "outbox", records=rows, columns=_OUTBOX_COLUMNS
+        )
+    return len(rows)
 
 
 class OutboxRelay:

@@ -1,12 +1,23 @@
 """Command line of the importer.
 
-    python -m services.importer import --academie CODE [--dry-run] FOLDER...
+    python -m services.importer import --academie CODE [--delta] [--dry-run] FOLDER...
+    python -m services.importer confirm IMPORT_ID
+    python -m services.importer report [IMPORT_ID | --last] [--limit N | --all]
+    python -m services.importer scan [--root DIR] [--academie CODE]
+    python -m services.importer watch [--root DIR] [--interval SECONDS]
+    python -m services.importer schedule [--root DIR] [--interval SECONDS]
 
-Applies the schema migrations, reads and validates every school export found
-in the folders, imports each school in its own transaction, prints one line
-per school and a total, then publishes the outbox to Kafka. Exit codes: 0 on
-success, 2 when a file or folder is rejected (nothing of the run is applied),
-1 on any other failure.
+``import`` applies the schema migrations, reads and validates every school
+export found in the folders, imports them in one transaction, prints one line
+per school and a total, then publishes the outbox to Kafka. Every run leaves a
+report that ``report`` prints. ``scan`` imports the drops waiting in the 1D
+and 2D depots below ``--root`` (see ``depots``), ``watch`` scans again and
+again, and ``schedule`` imports each académie's full drops on its day of the
+weekly plan and deltas any day.
+
+Exit codes: 0 on success, 1 on a failure, 2 when a file or folder is
+rejected, and 3 when a full import is held because it would remove too much.
+Nothing of a rejected or held run is applied; ``confirm`` applies a held run.
 """
 
 import argparse
@@ -14,45 +25,53 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
 
-import asyncpg
 from pydantic import ValidationError
 
-from services.importer.changes import ScopeChanges
-from services.importer.errors import ImporterError
-from services.importer.handlers import import_schools, validate_schools
-from services.importer.settings import ImporterSettings
-from services.importer.sources import find_school_folders
-from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
-from shared.logging import (
-    configure_logging,
-    correlation_id_var,
-    get_logger,
-    new_correlation_id,
+from services.importer import scheduler
+from services.importer.plan import PlanInvalid, load_plan
+from services.importer.runs import (
+    EXIT_FAILED,
+    EXIT_HELD,
+    EXIT_OK,
+    EXIT_REJECTED,
+    confirm_import,
+    print_report,
+    run_import,
 )
-from shared.outbox import OutboxRelay
+from services.importer.settings import ImporterSettings
+from shared.logging import configure_logging, correlation_id_var, new_correlation_id
 
-logger = get_logger(__name__)
-
-SCHEMA = "importer"
-MIGRATIONS = Path(__file__).parent / "migrations"
-
-EXIT_OK, EXIT_FAILED, EXIT_REJECTED = 0, 1, 2
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_HELD",
+    "EXIT_OK",
+    "EXIT_REJECTED",
+    "confirm_import",
+    "main",
+    "print_report",
+    "run_import",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the parser of the command line."""
     parser = argparse.ArgumentParser(prog="python -m services.importer")
     commands = parser.add_subparsers(dest="command", required=True)
+
     run = commands.add_parser(
-        "import", help="run a full import of the school exports in FOLDER..."
+        "import", help="import the school exports in FOLDER... (full by default)"
     )
     run.add_argument(
         "--academie",
         required=True,
-        type=_academie_code,
+        type=academie_code,
         help="académie code the exports belong to, for example 'versailles'",
+    )
+    run.add_argument(
+        "--delta",
+        action="store_true",
+        help="the exports are deltas: apply what they contain, remove nothing",
     )
     run.add_argument(
         "--dry-run",
@@ -66,6 +85,50 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="a school folder named by its UAI, or a folder of school folders",
     )
+
+    confirm = commands.add_parser(
+        "confirm", help="apply a held import, whatever share it removes"
+    )
+    confirm.add_argument("import_id", metavar="IMPORT_ID", type=int)
+
+    report = commands.add_parser("report", help="print the report of an import")
+    which = report.add_mutually_exclusive_group()
+    which.add_argument("import_id", metavar="IMPORT_ID", type=int, nargs="?")
+    which.add_argument("--last", action="store_true", help="the last import (default)")
+    size = report.add_mutually_exclusive_group()
+    size.add_argument(
+        "--limit",
+        type=int,
+        default=50,
+        help="lines printed per entity and action (default 50)",
+    )
+    size.add_argument("--all", action="store_true", help="print every line")
+
+    for name, help_text in (
+        ("scan", "import the drops waiting in the depots, then stop"),
+        ("watch", "scan the depots again and again until interrupted"),
+        ("schedule", "import full drops on their académie's day, deltas any day"),
+    ):
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument(
+            "--root",
+            type=Path,
+            help="folder containing educonnect1d/ and educonnect2d/ "
+            "(default: IMPORTER_DEPOT_ROOT)",
+        )
+        if name == "scan":
+            command.add_argument(
+                "--academie",
+                type=academie_code,
+                help="import only the drops of this académie (by hand)",
+            )
+        else:
+            command.add_argument(
+                "--interval",
+                type=float,
+                default=60.0,
+                help="seconds between two scans (default 60)",
+            )
     return parser
 
 
@@ -80,99 +143,58 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging("importer", settings.log_level)
     correlation_id_var.set(new_correlation_id())
+    progress = sys.stderr if sys.stderr.isatty() else None
+    if args.command == "import":
+        return asyncio.run(
+            run_import(
+                settings,
+                academie=args.academie,
+                folders=args.folders,
+                dry_run=args.dry_run,
+                kind="delta" if args.delta else "full",
+                progress=progress,
+            )
+        )
+    if args.command == "confirm":
+        return asyncio.run(confirm_import(settings, args.import_id, progress=progress))
+    if args.command in ("scan", "watch", "schedule"):
+        return _run_depots(args, settings)
     return asyncio.run(
-        run_import(
-            settings,
-            academie=args.academie,
-            folders=args.folders,
-            dry_run=args.dry_run,
+        print_report(
+            settings, args.import_id, line_limit=None if args.all else args.limit
         )
     )
 
 
-async def run_import(
-    settings: ImporterSettings,
-    *,
-    academie: str,
-    folders: Sequence[Path],
-    dry_run: bool = False,
-    out: TextIO = sys.stdout,
-) -> int:
-    """Import the school exports of ``folders``, print the summary to ``out``
-    and return the exit code."""
-    logger.info("import_started", academie=academie, dry_run=dry_run)
-    try:
-        await apply_migrations(
-            settings.database_url, SCHEMA, SHARED_MIGRATIONS, MIGRATIONS
-        )
-        run = validate_schools(find_school_folders(folders))
-
-        pool = await create_pool(settings.database_url, SCHEMA, min_size=1, max_size=2)
-        try:
-            async with pool.acquire() as connection:
-                changes = await import_schools(
-                    connection, run, academie=academie, dry_run=dry_run
-                )
-            _print_summary(changes, dry_run=dry_run, out=out)
-            if not dry_run:
-                await _publish_outbox(pool, settings)
-        finally:
-            await pool.close()
-    except ImporterError as exc:
-        logger.error("import_rejected", academie=academie, error=str(exc))
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REJECTED
-    except Exception as exc:
-        logger.exception("import_failed", academie=academie)
-        print(f"error: import failed: {exc!r}", file=sys.stderr)
+def _run_depots(args: argparse.Namespace, settings: ImporterSettings) -> int:
+    root = args.root or settings.depot_root
+    if root is None:
+        print("error: give --root DIR or set IMPORTER_DEPOT_ROOT", file=sys.stderr)
         return EXIT_FAILED
-
-    logger.info("import_finished", academie=academie, schools=len(changes))
+    try:
+        plan = load_plan(settings.plan)
+    except PlanInvalid as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.command == "scan":
+        return asyncio.run(scheduler.scan(settings, root, plan, academie=args.academie))
+    try:
+        asyncio.run(
+            scheduler.watch(
+                settings,
+                root,
+                plan,
+                interval=args.interval,
+                by_plan=args.command == "schedule",
+            )
+        )
+    except KeyboardInterrupt:
+        pass
     return EXIT_OK
 
 
-async def _publish_outbox(pool: asyncpg.Pool, settings: ImporterSettings) -> None:
-    # Events that earlier runs could not publish go out too: they stayed in
-    # the outbox.
-    relay = OutboxRelay(pool, settings.kafka_bootstrap_servers, schema=SCHEMA)
-    await relay.start()
-    try:
-        published = await relay.drain()
-    finally:
-        await relay.stop()
-    logger.info("outbox_drained", published=published)
-
-
-def _print_summary(changes: list[ScopeChanges], *, dry_run: bool, out: TextIO) -> None:
-    totals = [0] * 6
-    for scope_changes in changes:
-        counts = _counts(scope_changes)
-        totals = [total + count for total, count in zip(totals, counts, strict=True)]
-        scope = scope_changes.scope
-        print(f"{scope.source} {scope.uai}: {_format_counts(counts)}", file=out)
-    prefix = "dry run, nothing written or published: " if dry_run else ""
-    print(f"{prefix}total {len(changes)} schools: {_format_counts(totals)}", file=out)
-
-
-def _counts(changes: ScopeChanges) -> list[int]:
-    return [
-        len(changes.eleves_added),
-        len(changes.eleves_changed),
-        len(changes.eleves_removed),
-        len(changes.responsables_added),
-        len(changes.responsables_changed),
-        len(changes.responsables_removed),
-    ]
-
-
-def _format_counts(counts: Sequence[int]) -> str:
-    eleves, responsables = counts[:3], counts[3:]
-    return "eleves added {} changed {} removed {}, ".format(
-        *eleves
-    ) + "responsables added {} changed {} removed {}".format(*responsables)
-
-
-def _academie_code(value: str) -> str:
+def academie_code(value: str) -> str:
+    """Return an académie code in lower case; raises ``ArgumentTypeError``."""
     code = value.strip().lower()
     if not code or not code.replace("-", "").isalnum():
         raise argparse.ArgumentTypeError(

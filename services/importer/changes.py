@@ -8,6 +8,9 @@ source. A responsable is published again only when its payload differs from
 both. Thus a change read in one school is not published a second time by the
 next school, and two schools that disagree do not publish in turn every week.
 It is removed only when no scope of the source contains it any more.
+
+A delta import applies only what its export names: it adds and changes, and
+removes nothing.
 """
 
 from collections.abc import Iterator, Mapping, Set
@@ -46,6 +49,8 @@ class Snapshot:
     # responsable_id -> payload digest last published for the source, for
     # the responsables of the new export.
     published: Mapping[str, str] = field(default_factory=dict)
+    # eleve_id -> responsable ids of the pupil's links, for this scope.
+    eleve_links: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +68,11 @@ class ScopeChanges:
     # Digests of the export, by id: the scope's snapshot after the import.
     eleve_digests: Mapping[str, str] = field(default_factory=dict)
     responsable_digests: Mapping[str, str] = field(default_factory=dict)
+    # Links of the scope before the import, and those the import removes:
+    # what the hold of a full import measures.
+    links_before: int = 0
+    links_removed: int = 0
+    eleves_before: int = 0
 
     def outbox_events(self) -> Iterator[tuple[Topic, str, BaseModel]]:
         """Yield ``(topic, key, event)`` in the order they must be published.
@@ -90,12 +100,17 @@ def compute_changes(
     eleves: Mapping[str, EleveImported],
     snapshot: Snapshot,
     held_elsewhere: Set[str],
+    *,
+    full: bool = True,
+    left_eleve_ids: Set[str] = frozenset(),
 ) -> ScopeChanges:
     """Compare the events of a new export with the scope's snapshot.
 
     ``held_elsewhere`` contains the responsables that left this scope but that
     another scope of the source contains, in the database or in another
-    export of the same run. They are not removed.
+    export of the same run. They are not removed. When ``full`` is false the
+    export is a delta: it removes only the pupils of ``left_eleve_ids``, those
+    it names with an exit date already passed, and nothing it does not name.
     """
     responsable_digests = {id_: payload_digest(e) for id_, e in responsables.items()}
     added, changed = [], []
@@ -106,12 +121,12 @@ def compute_changes(
         elif digest not in (published, snapshot.responsables.get(responsable_id)):
             changed.append(responsables[responsable_id])
 
-    left = snapshot.responsables.keys() - responsable_digests.keys()
+    left = snapshot.responsables.keys() - responsable_digests.keys() if full else ()
     removed = [
         ResponsableRemoved(
             academie=scope.academie, responsable_id=responsable_id, source=scope.source
         )
-        for responsable_id in sorted(left - held_elsewhere)
+        for responsable_id in sorted(set(left) - held_elsewhere)
     ]
 
     eleve_digests = {eleve_id: payload_digest(e) for eleve_id, e in eleves.items()}
@@ -129,7 +144,13 @@ def compute_changes(
             uai=scope.uai,
         )
         for eleve_id in sorted(snapshot.eleves.keys() - eleve_digests.keys())
+        if full or eleve_id in left_eleve_ids
     ]
+    links_removed = sum(
+        len(links - _link_ids(eleves.get(eleve_id)))
+        for eleve_id, links in snapshot.eleve_links.items()
+        if full or eleve_id in eleves or eleve_id in left_eleve_ids
+    )
 
     return ScopeChanges(
         scope=scope,
@@ -141,4 +162,16 @@ def compute_changes(
         eleves_removed=tuple(eleves_removed),
         eleve_digests=eleve_digests,
         responsable_digests=responsable_digests,
+        links_before=sum(map(len, snapshot.eleve_links.values())),
+        links_removed=links_removed,
+        eleves_before=len(snapshot.eleves),
     )
+
+
+def link_ids(event: EleveImported) -> frozenset[str]:
+    """Return the responsable ids of a pupil's links."""
+    return frozenset(link.responsable_id for link in event.responsables)
+
+
+def _link_ids(event: EleveImported | None) -> frozenset[str]:
+    return frozenset() if event is None else link_ids(event)

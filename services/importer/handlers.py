@@ -1,14 +1,20 @@
-"""Full imports: each school's export replaces what the importer last
-published for its scope (académie, source, UAI)."""
+"""Imports of an académie's school exports: each school's export replaces
+(full) or updates (delta) what the importer last published for its scope
+(académie, source, UAI), and the whole run is applied, held or rolled back
+as one."""
 
-from collections.abc import Set
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence, Set
+from dataclasses import dataclass, field
+from typing import TextIO
 
 import asyncpg
+from pydantic import BaseModel
 
 from services.importer.changes import Scope, ScopeChanges, compute_changes
 from services.importer.mapping import eleve_events, responsable_events
 from services.importer.records import SchoolExport
+from services.importer.reports import Kind, ReportLine, ReportWriter, change_lines
 from services.importer.snapshot import (
     held_by_other_scopes,
     load_snapshot,
@@ -16,12 +22,18 @@ from services.importer.snapshot import (
     save_snapshot,
 )
 from services.importer.sources import SchoolFolder
+from shared.contracts import Topic
+from shared.contracts.events import ResponsableRemoved
 from shared.logging import get_logger
-from shared.outbox import enqueue
+from shared.outbox import enqueue_many
 
 logger = get_logger(__name__)
 
 EVENT_SOURCE = "educonnect/importer"
+
+# Called with (phase, schools done, schools in all, pupils so far): with 0
+# done when a phase starts, then after each school.
+ProgressCallback = Callable[[str, int, int, int], None]
 
 
 async def import_school(
@@ -30,17 +42,23 @@ async def import_school(
     *,
     academie: str,
     held_by_run: Set[str] = frozenset(),
+    full: bool = True,
+    report: ReportWriter | None = None,
+    removal_candidates: set[str] | None = None,
 ) -> ScopeChanges:
-    """Apply one school's full export to its scope and return what changed.
+    """Apply one school's export to its scope and return what changed.
 
-    In one transaction, writes the scope's new snapshot and enqueues to the
-    outbox, in this order: ``ResponsableImported`` for new or changed
-    responsables, ``EleveImported`` for new or changed pupils,
-    ``EleveRemoved`` for pupils absent from the export, and
-    ``ResponsableRemoved`` for responsables that no scope of the source
-    contains any more. ``held_by_run`` contains the responsable ids of the
-    other exports of the same source in this run. They are not removed even
-    if their scope has not been imported yet.
+    In one savepoint of the run's transaction, writes the scope's new
+    snapshot and enqueues its events to the outbox. The order is
+    ``ResponsableImported`` for new or changed responsables,
+    ``EleveImported`` for new or changed pupils, ``EleveRemoved`` for pupils
+    absent from a full export, and ``ResponsableRemoved`` for responsables
+    that no scope of the source contains any more. ``held_by_run`` contains
+    the responsable ids of the other exports of the same source in this run.
+    They are not removed even if their scope has not been imported yet.
+    When ``removal_candidates`` is given, no responsable is removed here:
+    those that left the scope are added to it, for ``remove_responsables``
+    to remove at the end of the run. A delta (``full`` false) removes nothing.
     """
     scope = Scope(academie, export.source, export.uai)
     responsables = responsable_events(export, academie)
@@ -49,23 +67,35 @@ async def import_school(
     async with connection.transaction():
         await lock_source(connection, scope)
         snapshot = await load_snapshot(connection, scope, responsables.keys())
-        left = snapshot.responsables.keys() - responsables.keys()
-        held_elsewhere = await held_by_other_scopes(connection, scope, left)
-        held_elsewhere |= left & held_by_run
+        left = snapshot.responsables.keys() - responsables.keys() if full else set()
+        if removal_candidates is not None:
+            removal_candidates.update(left)
+            held_elsewhere = set(left)
+        else:
+            held_elsewhere = await held_by_other_scopes(connection, scope, left)
+            held_elsewhere |= left & held_by_run
 
-        changes = compute_changes(scope, responsables, eleves, snapshot, held_elsewhere)
+        changes = compute_changes(
+            scope,
+            responsables,
+            eleves,
+            snapshot,
+            held_elsewhere,
+            full=full,
+            left_eleve_ids=frozenset(export.left_eleve_ids),
+        )
 
-        await save_snapshot(connection, changes, snapshot)
-        for topic, key, event in changes.outbox_events():
-            await enqueue(
-                connection, topic=topic, key=key, event=event, source=EVENT_SOURCE
-            )
+        await save_snapshot(connection, changes, snapshot, full=full)
+        await enqueue_all(connection, changes.outbox_events())
+    if report is not None:
+        await report.write(change_lines(changes, snapshot.eleve_links))
 
     logger.info(
         "school_imported",
         academie=academie,
         source=scope.source,
         uai=scope.uai,
+        full=full,
         eleves_added=len(changes.eleves_added),
         eleves_changed=len(changes.eleves_changed),
         eleves_removed=len(changes.eleves_removed),
@@ -76,62 +106,246 @@ async def import_school(
     return changes
 
 
+async def enqueue_all(
+    connection: asyncpg.Connection, events: Iterable[tuple[str, str, BaseModel]]
+) -> int:
+    """Write ``(topic, key, event)`` rows to the outbox with one COPY, in the
+    caller's transaction and in the order given; return how many."""
+    return await enqueue_many(connection, events, source=EVENT_SOURCE)
+
+
 @dataclass(frozen=True, slots=True)
-class ValidatedRun:
-    """The schools of a run whose files were all read whole, and the
-    responsable ids each source's exports hold."""
+class SchoolSummary:
+    """Counts of what one school's import changed."""
 
-    schools: tuple[SchoolFolder, ...]
-    responsable_ids: dict[str, frozenset[str]]
+    source: str
+    uai: str
+    eleves_added: int
+    eleves_changed: int
+    eleves_removed: int
+    responsables_added: int
+    responsables_changed: int
+    responsables_removed: int
+
+    @classmethod
+    def of(cls, changes: ScopeChanges) -> "SchoolSummary":
+        """Return the counts of ``changes``."""
+        return cls(
+            source=changes.scope.source,
+            uai=changes.scope.uai,
+            eleves_added=len(changes.eleves_added),
+            eleves_changed=len(changes.eleves_changed),
+            eleves_removed=len(changes.eleves_removed),
+            responsables_added=len(changes.responsables_added),
+            responsables_changed=len(changes.responsables_changed),
+            responsables_removed=len(changes.responsables_removed),
+        )
+
+    def counts(self) -> tuple[int, ...]:
+        """Return the six counts, pupils first."""
+        return (
+            self.eleves_added,
+            self.eleves_changed,
+            self.eleves_removed,
+            self.responsables_added,
+            self.responsables_changed,
+            self.responsables_removed,
+        )
 
 
-def validate_schools(schools: list[SchoolFolder]) -> ValidatedRun:
-    """Read every school's files once, so that a run applies nothing when any
-    file is rejected. Raises ``ImportFileRejected`` on the first bad file.
+@dataclass(frozen=True, slots=True)
+class RunOutcome:
+    """Counts of a run's changes, the measures of its hold, and the reason it
+    was held (None when it was not)."""
 
-    Only the responsable ids are kept; the exports are read again when
-    applied, so that memory contains one school at a time.
-    """
-    responsable_ids: dict[str, set[str]] = {}
-    for school in schools:
-        export = school.read()
-        ids = responsable_ids.setdefault(export.source, set())
-        ids.update(record.responsable_id for record in export.responsables)
-        logger.debug("school_validated", source=school.source, uai=school.uai)
-    return ValidatedRun(
-        schools=tuple(schools),
-        responsable_ids={
-            source: frozenset(ids) for source, ids in responsable_ids.items()
-        },
-    )
+    schools: tuple[SchoolSummary, ...]
+    # Responsables removed at the end of the run, by source.
+    responsables_removed: dict[str, int] = field(default_factory=dict)
+    measures: dict[str, int] = field(default_factory=dict)
+    held_reason: str | None = None
 
 
 async def import_schools(
     connection: asyncpg.Connection,
-    run: ValidatedRun,
+    schools: Sequence[SchoolFolder],
     *,
     academie: str,
+    kind: Kind = "full",
     dry_run: bool = False,
-) -> list[ScopeChanges]:
-    """Import every school of a validated run, one transaction per school.
+    hold_share: float | None = None,
+    report: ReportWriter | None = None,
+    progress: ProgressCallback | None = None,
+) -> RunOutcome:
+    """Read and import every school in one transaction, then remove the
+    responsables that no school of their source contains any more.
 
-    A dry run does the same work inside an outer transaction that is rolled
-    back at the end, so its counts are those a real run would give and
-    nothing is written or published.
+    Each file is read once, one school at a time, so memory contains one
+    school. A file that is rejected raises ``ImportFileRejected`` and rolls
+    back the whole run. The transaction is also rolled back for a dry run,
+    and for a full run whose removals exceed ``hold_share`` of the pupils or
+    of the links its scopes had. Then the counts and report lines are those
+    a real run gives, and nothing is written or published. Otherwise it is
+    committed. None as ``hold_share`` applies any removal, because an
+    operator confirmed it.
     """
-    outer = connection.transaction() if dry_run else None
-    if outer is not None:
-        await outer.start()
+    full = kind == "full"
+    summaries: list[SchoolSummary] = []
+    measures = {"eleves_before": 0, "eleves_removed": 0}
+    measures |= {"links_before": 0, "links_removed": 0}
+    candidates: dict[str, set[str]] = {}
+    pupils = 0
+
+    if progress is not None:
+        progress("import", 0, len(schools), 0)
+    transaction = connection.transaction()
+    await transaction.start()
     try:
-        return [
-            await import_school(
+        for done, school in enumerate(schools, start=1):
+            changes = await import_school(
                 connection,
                 school.read(),
                 academie=academie,
-                held_by_run=run.responsable_ids.get(school.source, frozenset()),
+                full=full,
+                report=report,
+                removal_candidates=candidates.setdefault(school.source, set()),
             )
-            for school in run.schools
-        ]
-    finally:
-        if outer is not None:
-            await outer.rollback()
+            summaries.append(SchoolSummary.of(changes))
+            measures["eleves_before"] += changes.eleves_before
+            measures["eleves_removed"] += len(changes.eleves_removed)
+            measures["links_before"] += changes.links_before
+            measures["links_removed"] += changes.links_removed
+            pupils += len(changes.eleve_digests)
+            if progress is not None:
+                progress("import", done, len(schools), pupils)
+
+        removed = {
+            source: await remove_responsables(
+                connection, academie, source, ids, report=report
+            )
+            for source, ids in candidates.items()
+        }
+        held_reason = None
+        if full and hold_share is not None:
+            held_reason = removal_over_share(measures, hold_share)
+    except BaseException:
+        await transaction.rollback()
+        raise
+    if dry_run or held_reason is not None:
+        await transaction.rollback()
+    else:
+        await transaction.commit()
+
+    if held_reason is not None:
+        logger.warning("import_held", academie=academie, **measures)
+        if report is not None and not dry_run:
+            await report.mark_held()
+    return RunOutcome(tuple(summaries), removed, measures, held_reason)
+
+
+async def remove_responsables(
+    connection: asyncpg.Connection,
+    academie: str,
+    source: str,
+    candidates: Set[str],
+    *,
+    report: ReportWriter | None = None,
+) -> int:
+    """Remove those of ``candidates`` that no scope of the source contains
+    any more, after every school of the run was imported; return how many.
+
+    Their ``ResponsableRemoved`` events come after the run's pupil events, so
+    a subscriber receives a removed pupil before the responsable it linked to.
+    """
+    rows = await connection.fetch(
+        "SELECT DISTINCT responsable_id FROM snapshot_responsables"
+        " WHERE academie = $1 AND source = $2 AND responsable_id = ANY($3::text[])",
+        academie,
+        source,
+        list(candidates),
+    )
+    removed = sorted(set(candidates) - {row["responsable_id"] for row in rows})
+    if not removed:
+        return 0
+    events = [
+        ResponsableRemoved(academie=academie, responsable_id=id_, source=source)
+        for id_ in removed
+    ]
+    await enqueue_all(
+        connection,
+        ((Topic.RESPONSABLES, event.responsable_id, event) for event in events),
+    )
+    await connection.execute(
+        "DELETE FROM published_responsables"
+        " WHERE academie = $1 AND source = $2 AND responsable_id = ANY($3::text[])",
+        academie,
+        source,
+        removed,
+    )
+    if report is not None:
+        await report.write(
+            ReportLine(
+                "removed",
+                "responsable",
+                id_,
+                "legal representative of no pupil in any school of the source",
+                source=source,
+            )
+            for id_ in removed
+        )
+    logger.info(
+        "responsables_removed", academie=academie, source=source, count=len(removed)
+    )
+    return len(removed)
+
+
+def removal_over_share(measures: dict[str, int], share: float) -> str | None:
+    """Return why a full run removes more than ``share`` of its scopes'
+    pupils or links, or None when it does not."""
+    for name in ("eleves", "links"):
+        before, removed = measures[f"{name}_before"], measures[f"{name}_removed"]
+        if before and removed / before > share:
+            label = "pupils" if name == "eleves" else "links"
+            return (
+                f"would remove {removed} of {before} {label} "
+                f"({removed / before:.1%}, more than {share:.0%}): held until an "
+                "operator confirms it with 'python -m services.importer confirm'"
+            )
+    return None
+
+
+class ProgressPrinter:
+    """Progress of a run: logs the phase and pupils per second, and prints
+    them to a stream, at most once per ``interval`` seconds and after the
+    last school of a phase."""
+
+    def __init__(self, stream: TextIO | None, *, interval: float = 1.0) -> None:
+        self.stream = stream
+        self.interval = interval
+        self.phase = ""
+        self.started = time.monotonic()
+        self.last = float("-inf")
+
+    def __call__(self, phase: str, done: int, total: int, pupils: int) -> None:
+        """Report progress after a school."""
+        now = time.monotonic()
+        if phase != self.phase:
+            self.phase, self.started = phase, now
+        if done == 0 or (done != total and now - self.last < self.interval):
+            return
+        self.last = now
+        rate = pupils / max(now - self.started, 1e-6)
+        logger.info(
+            "import_progress",
+            phase=phase,
+            schools_done=done,
+            schools=total,
+            pupils=pupils,
+            pupils_per_second=round(rate),
+        )
+        if self.stream is not None:
+            print(
+                f"{phase}: {done}/{total} schools, {pupils} pupils, "
+                f"{rate:.0f} pupils/s",
+                file=self.stream,
+                flush=True,
+            )

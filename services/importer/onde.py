@@ -2,8 +2,9 @@
 
 Both files are ``;``-separated with a header line, encoded in Windows-1252
 (a file that starts with a UTF-8 byte order mark is read as UTF-8). They are
-decoded one line at a time, so a byte that the encoding cannot decode is
-reported with its line number.
+decoded one line at a time, so a byte that the encoding cannot decode, or
+text that reads as double-encoded UTF-8 (``HÃ©lÃ¨ne``), is reported with its
+line number.
 
 ``responsables.csv`` has one row per adult and repeats the four columns
 naming a child three times, so its header names are not unique and its
@@ -15,6 +16,7 @@ Every adult of the file is taken as a legal representative.
 
 import codecs
 import csv
+import functools
 import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
@@ -28,7 +30,15 @@ from services.importer.records import (
     ResponsableRecord,
     SchoolExport,
 )
-from services.importer.values import blank_to_none, parse_date, parse_ine
+from services.importer.values import (
+    InvalidDate,
+    blank_to_none,
+    check_code,
+    double_encoding_reason,
+    find_double_encoding,
+    parse_date,
+    parse_ine,
+)
 from shared.names import email_key, name_key, phone_key
 
 ENCODING = "cp1252"
@@ -70,6 +80,8 @@ _CIVILITE, _NOM, _PRENOM = 0, 2, 3
 _COURRIEL, _PORTABLE = 8, 11
 _CHILD_NOM, _CHILD_PRENOM, _CHILD_CLASSE = 1, 2, 3
 
+CIVILITES = frozenset({"M.", "MME"})
+
 PupilKey = tuple[str, str, str]
 
 
@@ -109,12 +121,15 @@ def onde_responsable_id(
     """Return ``onde:<UAI>:<16 hex digits>``, a digest of who the adult is.
 
     ``contact`` is the e-mail key, or the mobile phone key when there is no
-    e-mail. Two rows naming the same adult give the same id.
+    e-mail, or the row's children when there is neither. Two rows naming the
+    same adult with the same contact give the same id.
 
     NOTE: ONDE exports carry no id for adults. So this id changes when the
     civilité, family name, first name or that contact changes, and the adult
-    then shows as removed and added again. An adult known to two écoles gets
-    one id in each. An adult id in the export would lift both limits.
+    then shows as removed and added again. An adult without e-mail or phone
+    on two rows (more than three children) gets two ids. An adult known to
+    two écoles gets one id in each. An adult id in the export would lift
+    these limits.
     """
     parts = (civilite.strip().upper(), name_key(nom), name_key(prenom), contact or "")
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
@@ -126,21 +141,46 @@ def _read_eleves(path: Path, uai: str) -> dict[str, EleveRecord]:
     columns = _columns_by_name(header, path)
 
     pupils: dict[str, EleveRecord] = {}
+    lines: dict[str, int] = {}
     for line, row in rows:
         values = {name: blank_to_none(row[index]) for name, index in columns.items()}
         try:
             pupil = _eleve(values, uai)
+        except InvalidDate as exc:
+            # Operators read this one in French, with the line in the message.
+            raise ImportFileRejected(
+                path, f"line {line}", f"ligne {line} : {exc}"
+            ) from None
         except ValueError as exc:
             raise ImportFileRejected(path, f"line {line}", str(exc)) from None
         if pupil.eleve_id in pupils:
-            same = "INE" if pupil.ine else "name and birth date, without INE,"
             raise ImportFileRejected(
                 path,
                 f"line {line}",
-                f"duplicate pupil: an earlier line has the same {same}",
+                _duplicate_pupil_reason(pupils[pupil.eleve_id], pupil, lines, line),
             )
         pupils[pupil.eleve_id] = pupil
+        lines[pupil.eleve_id] = line
     return pupils
+
+
+def _duplicate_pupil_reason(
+    earlier: EleveRecord, pupil: EleveRecord, lines: dict[str, int], line: int
+) -> str:
+    # Names stay out of the message, because they would reach the logs.
+    both = f"lines {lines[pupil.eleve_id]} and {line}"
+    if pupil.ine is None:
+        return f"duplicate pupil: {both} have the same name and birth date, no INE"
+    same_name = (name_key(earlier.nom), name_key(earlier.prenom)) == (
+        name_key(pupil.nom),
+        name_key(pupil.prenom),
+    )
+    if same_name:
+        return f"duplicate pupil: {both} have the same INE"
+    return (
+        f"duplicate INE with different names on {both}: two pupils are never "
+        "merged, so correct the INE of one of them in ONDE"
+    )
 
 
 def _eleve(values: dict[str, str | None], uai: str) -> EleveRecord:
@@ -181,12 +221,12 @@ def _read_responsables(
     responsables: dict[str, ResponsableRecord] = {}
     links: dict[str, list[LinkRecord]] = {}
     for line, row in rows:
-        responsable = _responsable(row, uai, path, line)
         children = [
             _find_pupil(row[start : start + 4], pupils_by_key, path, line, number)
             for number, start in enumerate(child_groups, start=1)
             if any(value.strip() for value in row[start : start + 4])
         ]
+        responsable = _responsable(row, uai, path, line, children)
         if not children:
             continue
 
@@ -201,7 +241,9 @@ def _read_responsables(
     return responsables, links
 
 
-def _responsable(row: list[str], uai: str, path: Path, line: int) -> ResponsableRecord:
+def _responsable(
+    row: list[str], uai: str, path: Path, line: int, children: list[str]
+) -> ResponsableRecord:
     civilite = blank_to_none(row[_CIVILITE])
     nom = blank_to_none(row[_NOM])
     prenom = blank_to_none(row[_PRENOM])
@@ -213,9 +255,21 @@ def _responsable(row: list[str], uai: str, path: Path, line: int) -> Responsable
                 f"missing value in column {RESPONSABLE_COLUMNS[index]!r}",
             )
 
+    try:
+        check_code(
+            civilite.upper(), CIVILITES, f"column {RESPONSABLE_COLUMNS[_CIVILITE]!r}"
+        )
+    except ValueError as exc:
+        raise ImportFileRejected(path, f"line {line}", str(exc)) from None
+
     email = blank_to_none(row[_COURRIEL])
     mobile = blank_to_none(row[_PORTABLE])
+    # A blank e-mail and phone match nothing: without them, the children of
+    # the row tell the adult apart, so that two adults of the same name are
+    # never merged on their name alone.
     contact = email_key(email) or phone_key(mobile)
+    if contact is None:
+        contact = "children:" + " ".join(sorted(children))
     return ResponsableRecord(
         responsable_id=onde_responsable_id(uai, civilite, nom, prenom, contact),
         civilite=civilite,
@@ -248,7 +302,12 @@ def _find_pupil(
 
 
 def _pupil_key(nom: str, prenom: str, classe: str) -> PupilKey:
-    return name_key(nom), name_key(prenom), name_key(classe)
+    return _cached_name_key(nom), _cached_name_key(prenom), _cached_name_key(classe)
+
+
+# Names and class labels repeat across the rows of an académie, and each
+# is compared once per pupil and once per child of a responsable.
+_cached_name_key = functools.lru_cache(maxsize=65_536)(name_key)
 
 
 def _read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]:
@@ -284,7 +343,7 @@ def _decoded_lines(path: Path) -> Iterator[str]:
                 encoding = "utf-8"
                 raw = raw[len(codecs.BOM_UTF8) :]
             try:
-                yield raw.decode(encoding)
+                text = raw.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise ImportFileRejected(
                     path,
@@ -292,15 +351,19 @@ def _decoded_lines(path: Path) -> Iterator[str]:
                     f"byte {raw[exc.start]:#04x} at offset {exc.start} cannot be "
                     f"decoded as {encoding}",
                 ) from None
+            pair = find_double_encoding(text)
+            if pair is not None:
+                raise ImportFileRejected(
+                    path, f"line {number}", double_encoding_reason(pair)
+                )
+            yield text
 
 
 def _columns_by_name(header: list[str], path: Path) -> dict[str, int]:
     positions = {name: index for index, name in enumerate(header)}
     missing = [name for name in ELEVE_COLUMNS.values() if name not in positions]
     if missing:
-        raise ImportFileRejected(
-            path, "line 1", f"missing columns {missing}{_encoding_hint(header)}"
-        )
+        raise ImportFileRejected(path, "line 1", f"missing columns {missing}")
     return {key: positions[name] for key, name in ELEVE_COLUMNS.items()}
 
 
@@ -320,13 +383,6 @@ def _check_responsables_header(header: list[str], path: Path) -> list[int]:
             "line 1",
             f"expected {fixed} columns then groups of {width} child columns, "
             f"found {len(header)} columns; expected at positions: "
-            f"{', '.join(wrong) or 'no more columns'}{_encoding_hint(header)}",
+            f"{', '.join(wrong) or 'no more columns'}",
         )
     return [fixed + width * group for group in range(group_count)]
-
-
-def _encoding_hint(header: list[str]) -> str:
-    # UTF-8 read as Windows-1252 turns 'é' into 'Ã©'.
-    if any("Ã" in name for name in header):
-        return " (the file looks UTF-8 encoded without a byte order mark)"
-    return ""

@@ -57,3 +57,6 @@ class SchoolExport:
     uai: str
     eleves: tuple[EleveRecord, ...]
     responsables: tuple[ResponsableRecord, ...]
+    # Ids of the pupils the export lists with an exit date already passed:
+    # a delta removes them, a full export removes them by leaving them out.
+    left_eleve_ids: tuple[str, ...] = ()

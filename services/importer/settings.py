@@ -1,15 +1,30 @@
 """Settings of the importer, read from ``IMPORTER_*`` environment variables:
 ``IMPORTER_DATABASE_URL``, ``IMPORTER_KAFKA_BOOTSTRAP_SERVERS``,
-``IMPORTER_ENVIRONMENT`` and ``IMPORTER_LOG_LEVEL``."""
+``IMPORTER_ENVIRONMENT``, ``IMPORTER_LOG_LEVEL``, ``IMPORTER_HOLD_SHARE``,
+``IMPORTER_DEPOT_ROOT`` and ``IMPORTER_PLAN``."""
 
+from pathlib import Path
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
+DEFAULT_PLAN = Path(__file__).parent / "plan.toml"
+
 
 class ImporterSettings(ServiceSettings):
-    """Database, broker and logging settings of the importer."""
+    """Database, broker, logging, hold and depot settings of the importer."""
 
     model_config = SettingsConfigDict(
         env_prefix="IMPORTER_", extra="ignore", frozen=True
     )
+
+    # A full import that would remove more than this share (0.10 = 10 %) of
+    # the pupils, or of the links, its schools had is held for an operator.
+    hold_share: float = Field(default=0.10, gt=0, le=1)
+    # Folder below which the 1D and 2D depots are, for scan, watch and
+    # schedule; None when the importer runs only on folders given to it.
+    depot_root: Path | None = None
+    # Weekly plan of full imports per académie.
+    plan: Path = DEFAULT_PLAN

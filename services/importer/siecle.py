@@ -35,12 +35,28 @@ from services.importer.records import (
     ResponsableRecord,
     SchoolExport,
 )
-from services.importer.values import blank_to_none, parse_date, parse_ine
+from services.importer.values import (
+    blank_to_none,
+    check_code,
+    double_encoding_reason,
+    find_double_encoding,
+    parse_date,
+    parse_ine,
+)
+from shared.names import name_key
 from shared.types import validate_uai
 
 ELEVES_ROOT = "BEE_ELEVES"
 RESPONSABLES_ROOT = "BEE_RESPONSABLES"
 DIVISION = "D"
+
+# Codes of the SIECLE nomenclatures that the importer reads. A value outside
+# them rejects the file, because guessing whether an unknown level means a
+# legal representative could give an account to the wrong adult.
+CIVILITES = frozenset({"M.", "MME"})
+NIVEAUX_RESPONSABILITE = frozenset({"1", "2", "3"})
+RESP_LEGAL = frozenset({"0", "1", "2"})
+TYPES_STRUCTURE = frozenset({"D", "G"})
 
 
 def read_siecle_school(
@@ -187,7 +203,9 @@ def _read_structures(
     source_id = _attribute(element, "ELEVE_ID", path)
     location = f"element STRUCTURES_ELEVE ELEVE_ID={source_id!r}"
     for structure in element.iter("STRUCTURE"):
-        if _text(structure, "TYPE_STRUCTURE") != DIVISION:
+        kind = _required(structure, "TYPE_STRUCTURE", path, location)
+        _check(kind, TYPES_STRUCTURE, "TYPE_STRUCTURE", path, location)
+        if kind != DIVISION:
             continue
         code = _required(structure, "CODE_STRUCTURE", path, location)
         if source_id in into.divisions:
@@ -210,7 +228,13 @@ def _read_personne(
 
     into.personnes[personne_id] = ResponsableRecord(
         responsable_id=f"siecle:{personne_id}",
-        civilite=_required(element, "LC_CIVILITE", path, location),
+        civilite=_check(
+            _required(element, "LC_CIVILITE", path, location),
+            CIVILITES,
+            "LC_CIVILITE",
+            path,
+            location,
+        ),
         nom=_family_name(element, path, location),
         prenom=_required(element, "PRENOM", path, location),
         email=_text(element, "MEL"),
@@ -228,8 +252,10 @@ def _read_link(element: ElementTree.Element, path: Path) -> _Link:
     niveau = _text(element, "NIVEAU_RESPONSABILITE")
     resp_legal = _text(element, "RESP_LEGAL")
     if niveau is not None:
+        _check(niveau, NIVEAUX_RESPONSABILITE, "NIVEAU_RESPONSABILITE", path, location)
         legal = niveau == "1"
     elif resp_legal is not None:
+        _check(resp_legal, RESP_LEGAL, "RESP_LEGAL", path, location)
         legal = resp_legal in ("1", "2")
     else:
         raise ImportFileRejected(
@@ -237,7 +263,16 @@ def _read_link(element: ElementTree.Element, path: Path) -> _Link:
             location,
             "missing NIVEAU_RESPONSABILITE (or RESP_LEGAL in the older layout)",
         )
-    return _Link(eleve_id, personne_id, legal, _text(element, "CODE_PARENTE"))
+    code_parente = _text(element, "CODE_PARENTE")
+    if code_parente is not None and not (
+        len(code_parente) == 2 and code_parente.isdigit()
+    ):
+        raise ImportFileRejected(
+            path,
+            location,
+            f"unknown code {code_parente!r} in CODE_PARENTE: expected two digits",
+        )
+    return _Link(eleve_id, personne_id, legal, code_parente)
 
 
 def _assemble(
@@ -249,17 +284,21 @@ def _assemble(
     """Keep the enrolled pupils, give each its division and legal
     representatives, and keep the people who represent at least one of them."""
     enrolled: dict[str, EleveRecord] = {}
+    left: list[str] = []
     ine_owner: dict[str, str] = {}
     for source_id, pupil in eleves.pupils.items():
         exit_date = eleves.exit_dates.get(source_id)
         if exit_date is not None and exit_date <= eleves.date_export:
+            left.append(pupil.eleve_id)
             continue
         if pupil.ine is not None:
             if pupil.ine in ine_owner:
                 raise ImportFileRejected(
                     eleves_path,
                     f"element ELEVE ELEVE_ID={source_id!r}",
-                    f"duplicate INE: ELEVE_ID {ine_owner[pupil.ine]!r} has the same",
+                    _duplicate_ine_reason(
+                        eleves.pupils[ine_owner[pupil.ine]], pupil, ine_owner
+                    ),
                 )
             ine_owner[pupil.ine] = source_id
         # NOTE: an enrolled pupil without a division is kept with an empty
@@ -294,7 +333,34 @@ def _assemble(
             for source_id, pupil in enrolled.items()
         ),
         responsables=tuple(represented.values()),
+        left_eleve_ids=tuple(left),
     )
+
+
+def _duplicate_ine_reason(
+    earlier: EleveRecord, pupil: EleveRecord, ine_owner: dict[str, str]
+) -> str:
+    # Names stay out of the message, because they would reach the logs.
+    both = f"ELEVE_ID {ine_owner[pupil.ine]!r} and {pupil.source_eleve_id!r}"
+    if (name_key(earlier.nom), name_key(earlier.prenom)) == (
+        name_key(pupil.nom),
+        name_key(pupil.prenom),
+    ):
+        return f"duplicate INE: {both} have the same INE"
+    return (
+        f"duplicate INE with different names: {both}; two pupils are never "
+        "merged, so correct the INE of one of them in SIECLE"
+    )
+
+
+def _check(
+    value: str, known: frozenset[str], tag: str, path: Path, location: str
+) -> str:
+    try:
+        check_code(value.upper(), known, tag)
+    except ValueError as exc:
+        raise ImportFileRejected(path, location, str(exc)) from None
+    return value
 
 
 @contextmanager
@@ -347,6 +413,7 @@ def _iter_records(path: Path, root_tag: str) -> Iterator[ElementTree.Element]:
                 is_parametres = depth == 1 and element.tag == "PARAMETRES"
                 is_record = depth == 3 and open_elements[1].tag == "DONNEES"
                 if is_parametres or is_record:
+                    _check_encoding(element, path)
                     yield element
                     element.clear()
                     open_elements[-1].remove(element)
@@ -361,6 +428,17 @@ def _iter_records(path: Path, root_tag: str) -> Iterator[ElementTree.Element]:
             raise ImportFileRejected(
                 path, "archive", f"corrupt zip member: {exc}"
             ) from None
+
+
+def _check_encoding(record: ElementTree.Element, path: Path) -> None:
+    for element in record.iter():
+        pair = find_double_encoding(element.text or "")
+        if pair is not None:
+            ids = " ".join(f"{name}={value!r}" for name, value in record.items())
+            location = f"element {record.tag} {ids}".rstrip()
+            raise ImportFileRejected(
+                path, f"{location}, child {element.tag}", double_encoding_reason(pair)
+            )
 
 
 def _attribute(element: ElementTree.Element, name: str, path: Path) -> str:

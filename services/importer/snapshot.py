@@ -4,7 +4,7 @@ from collections.abc import Collection, Mapping
 
 import asyncpg
 
-from services.importer.changes import Scope, ScopeChanges, Snapshot
+from services.importer.changes import Scope, ScopeChanges, Snapshot, link_ids
 
 
 async def lock_source(connection: asyncpg.Connection, scope: Scope) -> None:
@@ -27,7 +27,7 @@ async def load_snapshot(
     """Return the scope's snapshot, with the digests last published for
     ``responsable_ids``."""
     eleves = await connection.fetch(
-        "SELECT eleve_id, digest FROM snapshot_eleves"
+        "SELECT eleve_id, digest, responsable_ids FROM snapshot_eleves"
         " WHERE academie = $1 AND source = $2 AND uai = $3",
         scope.academie,
         scope.source,
@@ -51,6 +51,9 @@ async def load_snapshot(
         eleves={row["eleve_id"]: row["digest"] for row in eleves},
         responsables={row["responsable_id"]: row["digest"] for row in responsables},
         published={row["responsable_id"]: row["digest"] for row in published},
+        eleve_links={
+            row["eleve_id"]: frozenset(row["responsable_ids"]) for row in eleves
+        },
     )
 
 
@@ -72,19 +75,16 @@ async def held_by_other_scopes(
 
 
 async def save_snapshot(
-    connection: asyncpg.Connection, changes: ScopeChanges, previous: Snapshot
+    connection: asyncpg.Connection,
+    changes: ScopeChanges,
+    previous: Snapshot,
+    *,
+    full: bool = True,
 ) -> None:
     """Write the scope's new state, touching only the rows that differ from
-    ``previous``."""
+    ``previous``. A delta (``full`` false) deletes no row."""
     scope = changes.scope
-    await _save_scope_rows(
-        connection,
-        "snapshot_eleves",
-        "eleve_id",
-        scope,
-        changes.eleve_digests,
-        previous.eleves,
-    )
+    await _save_eleves(connection, changes)
     await _save_scope_rows(
         connection,
         "snapshot_responsables",
@@ -92,6 +92,7 @@ async def save_snapshot(
         scope,
         changes.responsable_digests,
         previous.responsables,
+        full=full,
     )
 
     published = {
@@ -118,6 +119,38 @@ async def save_snapshot(
     )
 
 
+async def _save_eleves(connection: asyncpg.Connection, changes: ScopeChanges) -> None:
+    scope = changes.scope
+    # A pupil's digest covers its links, so only added and changed pupils
+    # have new links to store.
+    events = (*changes.eleves_added, *changes.eleves_changed)
+    await connection.execute(
+        "INSERT INTO snapshot_eleves"
+        " (academie, source, uai, eleve_id, digest, responsable_ids)"
+        " SELECT $1, $2, $3, id, digest, string_to_array(links, ' ')"
+        " FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, digest, links)"
+        " ON CONFLICT (academie, source, uai, eleve_id) DO UPDATE"
+        " SET digest = excluded.digest, responsable_ids = excluded.responsable_ids",
+        scope.academie,
+        scope.source,
+        scope.uai,
+        [event.eleve_id for event in events],
+        [changes.eleve_digests[event.eleve_id] for event in events],
+        [" ".join(sorted(link_ids(event))) for event in events],
+    )
+    # A delta removes only the pupils it names as left, so the removed
+    # pupils are deleted whatever the kind.
+    await connection.execute(
+        "DELETE FROM snapshot_eleves"
+        " WHERE academie = $1 AND source = $2 AND uai = $3"
+        " AND eleve_id = ANY($4::text[])",
+        scope.academie,
+        scope.source,
+        scope.uai,
+        [event.eleve_id for event in changes.eleves_removed],
+    )
+
+
 async def _save_scope_rows(
     connection: asyncpg.Connection,
     table: str,
@@ -125,6 +158,8 @@ async def _save_scope_rows(
     scope: Scope,
     digests: Mapping[str, str],
     previous: Mapping[str, str],
+    *,
+    full: bool,
 ) -> None:
     # ``table`` and ``id_column`` are constants of this module, never input.
     upserts = {
@@ -142,6 +177,8 @@ async def _save_scope_rows(
         list(upserts),
         list(upserts.values()),
     )
+    if not full:
+        return
     await connection.execute(
         f"DELETE FROM {table}"
         " WHERE academie = $1 AND source = $2 AND uai = $3"

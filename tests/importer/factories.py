@@ -136,9 +136,11 @@ def write_siecle(
         folder / "ElevesSansAdresses.xml",
         folder / "ResponsablesAvecAdresses.xml",
     )
-    for path, content in zip(
-        paths, (eleves or eleves_xml(), responsables or responsables_xml()), strict=True
-    ):
+    if eleves is None:
+        eleves = eleves_xml()
+    if responsables is None:
+        responsables = responsables_xml()
+    for path, content in zip(paths, (eleves, responsables), strict=True):
         data = content if isinstance(content, bytes) else content.encode("iso-8859-15")
         path.write_bytes(data)
     return paths

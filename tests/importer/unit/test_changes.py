@@ -213,3 +213,29 @@ def test_outbox_keys_are_the_ids():
         (Topic.RESPONSABLES, "siecle:7100002"),
         (Topic.ELEVES, "9900000014R"),
     ]
+
+
+def test_delta_removes_only_pupils_named_as_left():
+    two = export(
+        [
+            pupil("9900000014R", "siecle:7100001"),
+            pupil("9900000015S", "siecle:7100001"),
+        ],
+        [mother()],
+    )
+    before = snapshot_after(changes_of(two))
+
+    unnamed = compute_changes(SCOPE, {}, {}, before, frozenset(), full=False)
+    named = compute_changes(
+        SCOPE,
+        {},
+        {},
+        before,
+        frozenset(),
+        full=False,
+        left_eleve_ids=frozenset({"9900000015S"}),
+    )
+
+    assert unnamed.is_empty
+    assert [event.eleve_id for event in named.eleves_removed] == ["9900000015S"]
+    assert named.responsables_removed == ()

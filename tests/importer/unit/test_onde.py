@@ -5,7 +5,7 @@ import pytest
 
 from services.importer.errors import ImportFileRejected
 from services.importer.onde import onde_responsable_id, read_onde_school
-from services.importer.records import SchoolExport
+from services.importer.records import LinkRecord, SchoolExport
 from shared.names import email_key
 
 from ..factories import (
@@ -192,8 +192,16 @@ def test_impossible_date_is_rejected_with_line(tmp_path):
 
     assert error.file.endswith("eleves.csv")
     assert error.location == "line 2"
-    assert "'31/02/2012'" in error.reason
-    assert "expected format dd/mm/yyyy" in error.reason
+    assert error.reason.startswith("ligne 2 : date impossible « 31/02/2012 »")
+    assert "format attendu JJ/MM/AAAA" in error.reason
+
+
+def test_day_comes_before_month(tmp_path):
+    paths = write_onde(tmp_path, eleves=onde_eleve_row(date_naissance="03/04/2012"))
+
+    export = read_onde_school(*paths, uai=UAI)
+
+    assert export.eleves[0].date_naissance == date(2012, 4, 3)
 
 
 def test_missing_column_is_rejected(tmp_path):
@@ -229,13 +237,72 @@ def test_undecodable_byte_is_rejected_with_line(tmp_path):
     assert "0x81" in error.reason
 
 
-def test_duplicate_ine_is_rejected(tmp_path):
+def test_same_ine_different_names_names_both_lines(tmp_path):
     eleves = onde_eleve_row() + "\n" + onde_eleve_row(prenom="Adam") + "\n"
 
     error = rejection(tmp_path, eleves=eleves)
 
     assert error.location == "line 3"
-    assert "duplicate pupil" in error.reason
+    assert "duplicate INE with different names on lines 2 and 3" in error.reason
+    assert "9900000008G" not in str(error)
+    assert "Adam" not in str(error)
+
+
+def test_same_pupil_twice_is_rejected(tmp_path):
+    eleves = onde_eleve_row() + "\n" + onde_eleve_row(prenom="INES") + "\n"
+
+    error = rejection(tmp_path, eleves=eleves)
+
+    assert error.location == "line 3"
+    assert error.reason == "duplicate pupil: lines 2 and 3 have the same INE"
+
+
+def test_double_encoded_text_is_rejected(tmp_path):
+    row = onde_eleve_row(prenom="Hélène".encode().decode("cp1252"), ine="9900000009R")
+    eleves = onde_eleve_row() + "\n" + row + "\n"
+
+    error = rejection(tmp_path, eleves=eleves)
+
+    assert error.location == "line 3"
+    assert "double-encoded ('Ã©'" in error.reason
+
+
+def test_mixed_encoding_is_rejected_with_line(tmp_path):
+    header = f"{ONDE_ELEVES_HEADER}\n{onde_eleve_row()}\n".encode("cp1252")
+    utf8_row = onde_eleve_row(prenom="Hélène", ine="9900000009R").encode()
+
+    error = rejection(tmp_path, eleves=header + utf8_row + b"\n")
+
+    assert error.location == "line 3"
+    assert "double-encoded" in error.reason
+
+
+def test_cp1252_and_utf8_give_identical_names(tmp_path):
+    nom, prenom = "ÉLUARD-N'DIAYE", "Hélène"
+    eleves = onde_eleve_row(nom=nom, prenom=prenom) + "\n"
+    responsables = onde_responsable_row((nom, prenom, DEFAULT_CHILD[2])) + "\n"
+    cp1252 = read_onde_school(
+        *write_onde(tmp_path / "cp1252", eleves, responsables), uai=UAI
+    )
+    utf8 = {
+        "eleves": codecs.BOM_UTF8 + f"{ONDE_ELEVES_HEADER}\n{eleves}".encode(),
+        "responsables": codecs.BOM_UTF8
+        + f"{ONDE_RESPONSABLES_HEADER}\n{responsables}".encode(),
+    }
+    from_utf8 = read_onde_school(*write_onde(tmp_path / "utf8", **utf8), uai=UAI)
+
+    assert cp1252.eleves[0].nom == nom
+    assert cp1252.eleves[0].prenom == prenom
+    assert from_utf8 == cp1252
+
+
+def test_unknown_civilite_is_rejected(tmp_path):
+    rows = onde_responsable_row(DEFAULT_CHILD, civilite="DR") + "\n"
+
+    error = rejection(tmp_path, responsables=rows)
+
+    assert error.location == "line 2"
+    assert "unknown code 'DR' in column 'Civilité Responsable'" in error.reason
 
 
 def test_wrong_field_count_is_rejected(tmp_path):
@@ -285,3 +352,89 @@ def test_empty_file_is_rejected(tmp_path):
 
     assert error.location == "line 1"
     assert error.reason == "missing header line"
+
+
+def test_three_siblings_sharing_email_give_one_responsable(tmp_path):
+    siblings = [
+        ("Inès", "9900000008G"),
+        ("Adam", "9900000009R"),
+        ("Lina", "9900000010K"),
+    ]
+    pupils = "".join(
+        onde_eleve_row(prenom=prenom, ine=ine) + "\n" for prenom, ine in siblings
+    )
+    rows = "".join(
+        onde_responsable_row(("BENALI", prenom, DEFAULT_CHILD[2])) + "\n"
+        for prenom, _ in siblings
+    )
+    paths = write_onde(tmp_path, eleves=pupils, responsables=rows)
+
+    export = read_onde_school(*paths, uai=UAI)
+
+    assert len(export.responsables) == 1
+    assert len(export.eleves) == 3
+    for pupil in export.eleves:
+        assert pupil.responsables == (
+            LinkRecord(export.responsables[0].responsable_id),
+        )
+
+
+def test_twins_are_two_pupils_with_own_links(tmp_path):
+    twins = [("Inès", "9900000008G"), ("Adam", "9900000009R")]
+    pupils = "".join(
+        onde_eleve_row(prenom=prenom, ine=ine, date_naissance="10/11/2017") + "\n"
+        for prenom, ine in twins
+    )
+    children = [("BENALI", prenom, DEFAULT_CHILD[2]) for prenom, _ in twins]
+    rows = (
+        onde_responsable_row(*children)
+        + "\n"
+        + onde_responsable_row(
+            *children, civilite="M.", prenom="Karim", email="", mobile=""
+        )
+        + "\n"
+    )
+    paths = write_onde(tmp_path, eleves=pupils, responsables=rows)
+
+    export = read_onde_school(*paths, uai=UAI)
+
+    assert [pupil.eleve_id for pupil in export.eleves] == ["9900000008G", "9900000009R"]
+    assert len(export.responsables) == 2
+    assert export.eleves[0].responsables == export.eleves[1].responsables
+    assert len(export.eleves[0].responsables) == 2
+
+
+def test_blank_contacts_never_merge_adults(tmp_path):
+    pupils = (
+        onde_eleve_row()
+        + "\n"
+        + onde_eleve_row(nom="MARTIN", prenom="Léo", ine="9900000009R")
+        + "\n"
+    )
+    # Two fathers named alike, neither with an e-mail nor a phone.
+    rows = (
+        onde_responsable_row(
+            DEFAULT_CHILD,
+            civilite="M.",
+            nom="MARTIN",
+            prenom="Paul",
+            email="",
+            mobile="",
+        )
+        + "\n"
+        + onde_responsable_row(
+            ("MARTIN", "Léo", DEFAULT_CHILD[2]),
+            civilite="M.",
+            nom="MARTIN",
+            prenom="Paul",
+            email="",
+            mobile="",
+        )
+        + "\n"
+    )
+    paths = write_onde(tmp_path, eleves=pupils, responsables=rows)
+
+    export = read_onde_school(*paths, uai=UAI)
+
+    assert len(export.responsables) == 2
+    assert export.eleves[0].responsables != export.eleves[1].responsables

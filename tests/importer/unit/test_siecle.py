@@ -213,8 +213,9 @@ def test_impossible_date_is_rejected_with_pupil_id(tmp_path):
     error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
 
     assert error.location == "element ELEVE ELEVE_ID='4300001'"
-    assert "'31/02/2012'" in error.reason
-    assert "expected format dd/mm/yyyy" in error.reason
+    assert "date impossible « 31/02/2012 »" in error.reason
+    assert "format attendu JJ/MM/AAAA" in error.reason
+    assert "DATE_NAISS" in error.reason
 
 
 def test_duplicate_eleve_id_is_rejected(tmp_path):
@@ -232,8 +233,97 @@ def test_duplicate_ine_is_rejected(tmp_path):
     error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
 
     assert error.location == "element ELEVE ELEVE_ID='4300002'"
-    assert "duplicate INE" in error.reason
+    assert error.reason == (
+        "duplicate INE: ELEVE_ID '4300001' and '4300002' have the same INE"
+    )
     assert "9900000001W" not in str(error)
+
+
+def test_same_ine_different_names_names_both_pupils(tmp_path):
+    pupils = eleve("4300001", "9900000001W") + eleve(
+        "4300002", "9900000001W", prenom="Adam"
+    )
+
+    error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
+
+    assert "duplicate INE with different names" in error.reason
+    assert "ELEVE_ID '4300001' and '4300002'" in error.reason
+    assert "Adam" not in str(error)
+
+
+def test_double_encoded_text_is_rejected(tmp_path):
+    mangled = "Hélène".encode().decode("iso-8859-15")
+    pupils = eleve("4300001", "9900000001W") + eleve(
+        "4300002", "9900000002E", prenom=mangled
+    )
+
+    error = rejection(tmp_path, eleves=eleves_xml(pupils=pupils))
+
+    assert error.location == "element ELEVE ELEVE_ID='4300002', child PRENOM"
+    assert "double-encoded ('Ã©'" in error.reason
+
+
+def test_utf8_declared_as_iso_8859_15_is_rejected(tmp_path):
+    data = eleves_xml(pupils=eleve("4300001", "9900000001W", prenom="Hélène"))
+
+    error = rejection(tmp_path, eleves=data.encode("utf-8"))
+
+    assert error.location == "element ELEVE ELEVE_ID='4300001', child PRENOM"
+    assert "double-encoded" in error.reason
+
+
+def test_iso_8859_15_and_utf8_give_identical_names(tmp_path):
+    pupils = eleve("4300001", "9900000001W", nom="ÉLUARD-N'DIAYE", prenom="Hélène")
+    structures = structure("4300001", "5A")
+    links = link("4300001", "7100001")
+    personnes = personne("7100001", nom="ÉLUARD-N'DIAYE", prenom="Hélène")
+    latin = eleves_xml(pupils, structures), responsables_xml(personnes, links)
+    utf8 = [
+        text.replace('encoding="ISO-8859-15"', 'encoding="UTF-8"').encode()
+        for text in latin
+    ]
+
+    from_latin = read_siecle_school(*write_siecle(tmp_path / "latin", *latin))
+    from_utf8 = read_siecle_school(*write_siecle(tmp_path / "utf8", *utf8))
+
+    assert from_latin.eleves[0].prenom == "Hélène"
+    assert from_latin.responsables[0].nom == "ÉLUARD-N'DIAYE"
+    assert from_utf8 == from_latin
+
+
+def test_empty_file_is_rejected(tmp_path):
+    error = rejection(tmp_path, eleves=b"")
+
+    assert error.location == "line 1, column 0"
+    assert error.reason == "broken XML: no element found"
+
+
+@pytest.mark.parametrize(
+    ("tag", "value"),
+    [
+        ("NIVEAU_RESPONSABILITE", "7"),
+        ("CODE_PARENTE", "MERE"),
+    ],
+)
+def test_unknown_link_code_is_rejected(tmp_path, tag, value):
+    links = link("4300001", "7100001").replace(
+        f"<{tag}>{'1' if tag.startswith('NIVEAU') else '10'}</{tag}>",
+        f"<{tag}>{value}</{tag}>",
+    )
+
+    error = rejection(tmp_path, responsables=responsables_xml(links=links))
+
+    assert error.location.startswith("element RESPONSABLE_ELEVE ELEVE_ID='4300001'")
+    assert f"unknown code {value!r} in {tag}" in error.reason
+
+
+def test_unknown_civilite_is_rejected(tmp_path):
+    personnes = personne("7100001", civilite="DR")
+
+    error = rejection(tmp_path, responsables=responsables_xml(personnes=personnes))
+
+    assert error.location == "element PERSONNE PERSONNE_ID='7100001'"
+    assert "unknown code 'DR' in LC_CIVILITE" in error.reason
 
 
 def test_duplicate_personne_id_is_rejected(tmp_path):
@@ -334,3 +424,29 @@ def test_zip_with_two_files_is_rejected(tmp_path):
 
     assert caught.value.location == "archive"
     assert "found 2 files" in caught.value.reason
+
+
+def test_twins_are_two_pupils_with_own_links(tmp_path):
+    pupils = eleve("4300001", "9900000001W", prenom="Zoé") + eleve(
+        "4300002", "9900000002E", prenom="Léa"
+    )
+    links = "".join(
+        link(eleve_id, personne_id)
+        for eleve_id in ("4300001", "4300002")
+        for personne_id in ("7100001", "7100002")
+    )
+    personnes = personne("7100001") + personne(
+        "7100002", civilite="M.", prenom="Paul", email=""
+    )
+    paths = write_siecle(
+        tmp_path,
+        eleves=eleves_xml(pupils=pupils),
+        responsables=responsables_xml(personnes=personnes, links=links),
+    )
+
+    export = read_siecle_school(*paths, uai="0999101E")
+
+    assert [pupil.eleve_id for pupil in export.eleves] == ["9900000001W", "9900000002E"]
+    assert export.eleves[0].date_naissance == export.eleves[1].date_naissance
+    assert len(export.responsables) == 2
+    assert export.eleves[0].responsables == export.eleves[1].responsables

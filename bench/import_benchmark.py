@@ -1,0 +1,298 @@
+"""Benchmark of the importer on a synthetic académie (see generate.py).
+
+    python bench/import_benchmark.py [--pupils 1000000] [--workdir DIR]
+
+Starts PostgreSQL and Kafka on loopback (shared.devstack.LocalStack), writes
+the académie and a copy with 1 % of pupils changed, then measures in one run:
+
+1. baseline: the same files read by a bare streaming parser (``iterparse``,
+   ``csv``) and loaded with plain COPY into unindexed tables;
+2. the importer's first full import, events published to Kafka;
+3. a second full import with 1 % of pupils and links changed;
+4. the same import again, which must write and publish nothing.
+
+Each import runs as its own ``python -m services.importer`` process, whose
+peak resident memory is read from ``wait4``. Times are wall clock. Events
+applied by the links service are not measured here.
+"""
+
+import argparse
+import asyncio
+import csv
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from xml.etree import ElementTree
+
+import asyncpg
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from bench.generate import generate  # noqa: E402
+from shared.devstack.stack import LocalStack  # noqa: E402
+
+BATCH = 10_000
+ACADEMIE = "versailles"
+
+
+def main() -> None:
+    """Parse the arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pupils", type=int, default=1_000_000)
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        help="folder for the files and the stack (default: a temporary folder)",
+    )
+    args = parser.parse_args()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="importer-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        with LocalStack(workdir / "stack") as stack:
+            asyncio.run(run(stack, workdir, args.pupils))
+    finally:
+        if args.workdir is None:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def run(stack: LocalStack, workdir: Path, pupils: int) -> None:
+    """Generate the files, then measure the baseline and the three imports."""
+    started = time.monotonic()
+    base, changed = workdir / "base", workdir / "changed"
+    counts = generate(base, pupils)
+    generate(changed, pupils, changed=0.01)
+    size = sum(path.stat().st_size for path in base.rglob("*") if path.is_file())
+    print(
+        f"académie: {counts['pupils']} pupils, {counts['responsables']} legal "
+        f"responsables, {counts['ecoles']} écoles, {counts['colleges']} collèges, "
+        f"{size / 1e6:.0f} MB; generated in {time.monotonic() - started:.0f} s"
+    )
+
+    baseline_url = await create_database(stack, "bench_baseline")
+    baseline = await measure_baseline(baseline_url, base)
+    print(
+        f"baseline (streaming parse + COPY): {baseline['seconds']:.1f} s, "
+        f"{baseline['rows']} rows"
+    )
+
+    url = await create_database(stack, "bench_importer")
+    env = {
+        **os.environ,
+        "IMPORTER_DATABASE_URL": url,
+        "IMPORTER_KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap_servers,
+        "IMPORTER_ENVIRONMENT": "test",
+        "IMPORTER_LOG_LEVEL": "WARNING",
+    }
+    runs = [
+        ("first full import", base),
+        ("1 % changed", changed),
+        ("unchanged", changed),
+    ]
+    results = []
+    for number, (label, folder) in enumerate(runs, start=1):
+        before = await database_counts(url)
+        seconds, max_rss = run_importer(env, folder, workdir / f"import{number}.log")
+        after = await database_counts(url)
+        result = {
+            "label": label,
+            "seconds": seconds,
+            "ratio": seconds / baseline["seconds"],
+            "max_rss_mb": max_rss / 1024,
+            "events": after["events"] - before["events"],
+            "published": after["published"] - before["published"],
+            "snapshot_rows_written": after["written"] - before["written"],
+            "snapshot_rows_updated": after["updated"] - before["updated"],
+        }
+        results.append(result)
+        print(
+            f"{label}: {seconds:.1f} s = {result['ratio']:.2f}× baseline, "
+            f"peak RSS {result['max_rss_mb']:.0f} MB, {result['events']} events "
+            f"({result['published']} published), snapshot rows written "
+            f"{result['snapshot_rows_written']} (updated "
+            f"{result['snapshot_rows_updated']})"
+        )
+
+
+async def create_database(stack: LocalStack, name: str) -> str:
+    """Create an empty database and return its URL."""
+    connection = await asyncpg.connect(stack.database_url)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return stack.database_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def run_importer(env: dict[str, str], folder: Path, log: Path) -> tuple[float, int]:
+    """Run one full import of ``folder``; return its seconds and peak RSS (KiB).
+    Its output goes to ``log``; the last line, its totals, is printed."""
+    command = [
+        sys.executable,
+        "-m",
+        "services.importer",
+        "import",
+        "--academie",
+        ACADEMIE,
+        str(folder / "siecle"),
+        str(folder / "onde"),
+    ]
+    started = time.monotonic()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    lines = log.read_text(errors="replace").splitlines()
+    if process.returncode != 0:
+        raise RuntimeError(
+            f"importer exited with {process.returncode}, see {log}: {lines[-5:]}"
+        )
+    print("  " + next(line for line in reversed(lines) if line.startswith("import ")))
+    return seconds, usage.ru_maxrss
+
+
+async def database_counts(url: str) -> dict[str, int]:
+    """Return the outbox size and the rows inserted, updated and deleted in the
+    snapshot tables so far."""
+    connection = await asyncpg.connect(url)
+    try:
+        exists = await connection.fetchval("SELECT to_regclass('importer.outbox')")
+        if exists is None:
+            return {"events": 0, "published": 0, "written": 0, "updated": 0}
+        events = await connection.fetchval("SELECT count(*) FROM importer.outbox")
+        published = await connection.fetchval(
+            "SELECT count(*) FROM importer.outbox WHERE published_at IS NOT NULL"
+        )
+        # Statistics of other sessions reach the view within about a second.
+        await asyncio.sleep(1.5)
+        row = await connection.fetchrow(
+            "SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) AS written,"
+            " coalesce(sum(n_tup_upd), 0) AS updated FROM pg_stat_user_tables"
+            " WHERE schemaname = 'importer' AND relname IN"
+            " ('snapshot_eleves', 'snapshot_responsables', 'published_responsables')"
+        )
+    finally:
+        await connection.close()
+    return {
+        "events": events,
+        "published": published,
+        "written": row["written"],
+        "updated": row["updated"],
+    }
+
+
+async def measure_baseline(url: str, folder: Path) -> dict:
+    """Parse every file with a bare streaming parser and COPY its rows into
+    unindexed tables; return the seconds and the rows loaded."""
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            "CREATE UNLOGGED TABLE IF NOT EXISTS raw_eleves"
+            " (uai text, id text, ine text, nom text, prenom text, naissance text);"
+            "CREATE UNLOGGED TABLE IF NOT EXISTS raw_responsables"
+            " (uai text, id text, civilite text, nom text, prenom text, email text,"
+            " mobile text);"
+            "CREATE UNLOGGED TABLE IF NOT EXISTS raw_links"
+            " (uai text, eleve_id text, personne_id text, niveau text);"
+        )
+        started = time.monotonic()
+        rows = 0
+        for school in sorted((folder / "siecle").iterdir()):
+            rows += await load_siecle(connection, school)
+        for school in sorted((folder / "onde").iterdir()):
+            rows += await load_onde(connection, school)
+        seconds = time.monotonic() - started
+    finally:
+        await connection.close()
+    return {"seconds": seconds, "rows": rows}
+
+
+async def load_siecle(connection: asyncpg.Connection, school: Path) -> int:
+    """Stream both XML files of a collège into the raw tables."""
+    uai = school.name
+    eleves, personnes, links = [], [], []
+    for _, element in ElementTree.iterparse(school / "ElevesSansAdresses.xml"):
+        if element.tag == "ELEVE":
+            eleves.append(
+                (
+                    uai,
+                    element.get("ELEVE_ID"),
+                    element.findtext("ID_NATIONAL"),
+                    element.findtext("NOM_DE_FAMILLE"),
+                    element.findtext("PRENOM"),
+                    element.findtext("DATE_NAISS"),
+                )
+            )
+            element.clear()
+    for _, element in ElementTree.iterparse(school / "ResponsablesAvecAdresses.xml"):
+        if element.tag == "PERSONNE":
+            personnes.append(
+                (
+                    uai,
+                    element.get("PERSONNE_ID"),
+                    element.findtext("LC_CIVILITE"),
+                    element.findtext("NOM_DE_FAMILLE"),
+                    element.findtext("PRENOM"),
+                    element.findtext("MEL"),
+                    element.findtext("TEL_PORTABLE"),
+                )
+            )
+            element.clear()
+        elif element.tag == "RESPONSABLE_ELEVE":
+            links.append(
+                (
+                    uai,
+                    element.findtext("ELEVE_ID"),
+                    element.findtext("PERSONNE_ID"),
+                    element.findtext("NIVEAU_RESPONSABILITE"),
+                )
+            )
+            element.clear()
+    await copy(connection, "raw_eleves", eleves)
+    await copy(connection, "raw_responsables", personnes)
+    await copy(connection, "raw_links", links)
+    return len(eleves) + len(personnes) + len(links)
+
+
+async def load_onde(connection: asyncpg.Connection, school: Path) -> int:
+    """Stream both CSV files of an école into the raw tables."""
+    eleves, responsables = read_onde(school)
+    await copy(connection, "raw_eleves", eleves)
+    await copy(connection, "raw_responsables", responsables)
+    return len(eleves) + len(responsables)
+
+
+def read_onde(school: Path) -> tuple[list, list]:
+    """Return the rows of both CSV files of an école."""
+    uai = school.name
+    with open(school / "eleves.csv", encoding="cp1252", newline="") as stream:
+        reader = csv.reader(stream, delimiter=";")
+        next(reader)
+        eleves = [(uai, row[5], row[5], row[0], row[2], row[3]) for row in reader]
+    with open(school / "responsables.csv", encoding="cp1252", newline="") as stream:
+        reader = csv.reader(stream, delimiter=";")
+        next(reader)
+        responsables = [
+            (uai, None, row[0], row[2], row[3], row[8], row[11]) for row in reader
+        ]
+    return eleves, responsables
+
+
+async def copy(connection: asyncpg.Connection, table: str, rows: list) -> None:
+    """COPY ``rows`` into ``table`` in batches."""
+    for start in range(0, len(rows), BATCH):
+        await connection.copy_records_to_table(
+            table, records=rows[start : start + BATCH]
+        )
+
+
+if __name__ == "__main__":
+    main()

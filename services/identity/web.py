@@ -21,6 +21,19 @@ from shared.logging import get_logger
 logger = get_logger(__name__)
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def de_prenom(prenom: str) -> str:
+    """Return « de Hugo » or, before a vowel, « d'Awa », as French elides it.
+    A first name starting with h gets « de »: whether its h is silent cannot
+    be known from the spelling."""
+    first = prenom[:1].casefold()
+    if first and first in "aeiouyàâäéèêëîïôöùûüÿæœ":
+        return f"d'{prenom}"
+    return f"de {prenom}"
+
+
+templates.env.filters["de_prenom"] = de_prenom
 router = APIRouter()
 
 LOGIN_FAILED = "Identifiant ou mot de passe incorrect."

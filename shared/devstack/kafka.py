@@ -243,7 +243,11 @@ class KafkaBroker:
         created = _run_in_new_event_loop(
             _create_topics(self.bootstrap_servers, list(names), partitions)
         )
-        logger.info("kafka_topics_created topics=%s partitions=%d", created, partitions)
+        logger.info(
+            "kafka_topics_created topics=%s partitions=%d",
+            ",".join(str(name) for name in created),
+            partitions,
+        )
         return created
 
     def _write_config(self) -> Path:

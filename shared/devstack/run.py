@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         stack.start_services(*DAEMONS)
         stack.run_importer(arguments.academie, export_folders)
-        notices = stack.run_command(
+        notices = demo_notices(stack) + stack.run_command(
             "identity",
             "notices",
             "--limit",
@@ -116,12 +116,39 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+# Parents of the week-1 samples whose journeys show the most: each has two
+# children, so one can be confirmed and the other refused.
+DEMO_RESPONSABLES = (
+    ("siecle:7100001", "twins Awa and Fatou N'DIAYE, both born 14/03/2013"),
+    ("siecle:7100015", "Jules (13/11/2011) and Margaux (13/08/2014) ROUSSEAU"),
+)
+
+
+def demo_notices(stack: LocalStack) -> str:
+    """Return the notices of the demo parents, each followed by their children,
+    or nothing for those the imported exports do not have."""
+    lines = []
+    for responsable_id, children in DEMO_RESPONSABLES:
+        notice = stack.run_command(
+            "identity",
+            "notices",
+            "--responsable",
+            responsable_id,
+            log_name="identity-notices",
+        ).rstrip()
+        if notice:
+            lines.append(f"{notice}\n    children: {children}")
+    if not lines:
+        return ""
+    return "\n".join(lines) + "\n\nOther accounts:\n"
+
+
 def print_summary(stack: LocalStack, notices: str) -> None:
     """Print the address of each part of the running system, and the demo accounts."""
     rows = [
         ("Identity (sign-in)", stack.service_url("identity") + "/"),
-        ("Links API", stack.service_url("links") + "/"),
-        ("Notifier", stack.service_url("notifier") + "/"),
+        ("Links (readiness)", stack.service_url("links") + "/readyz"),
+        ("Notifier (readiness)", stack.service_url("notifier") + "/readyz"),
         (
             "Mail catcher",
             f"{stack.mail.http_url}  (SMTP {stack.mail.smtp_host}:"
@@ -137,6 +164,7 @@ def print_summary(stack: LocalStack, notices: str) -> None:
         print(f"  {label.ljust(width)}  {value}")
     print("\nDemo accounts with provisional passwords (identity notices):")
     print(notices.rstrip() or "  (none printed)")
+    print("More accounts: python -m shared.devstack.run --notices 50")
     print("\nPress Ctrl-C to stop.", flush=True)
 
 

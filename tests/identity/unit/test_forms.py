@@ -6,6 +6,7 @@ from starlette.datastructures import FormData
 
 from services.identity.forms import MESSAGES, ActivationForm, parse_birth_date
 from services.identity.links_client import Link
+from services.identity.web import de_prenom
 
 
 def make_link(prenom: str) -> Link:
@@ -122,3 +123,17 @@ def test_form_survives_the_session_round_trip():
     )
 
     assert ActivationForm.from_data(form.to_data()) == form
+
+
+@pytest.mark.parametrize(
+    ("prenom", "expected"),
+    [
+        ("Awa", "d'Awa"),
+        ("Élodie", "d'Élodie"),
+        ("Inès", "d'Inès"),
+        ("Hugo", "de Hugo"),
+        ("Jules", "de Jules"),
+    ],
+)
+def test_de_prenom_elides_before_vowels(prenom, expected):
+    assert de_prenom(prenom) == expected

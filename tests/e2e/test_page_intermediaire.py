@@ -119,6 +119,22 @@ async def test_refused_child_is_confirmed_from_page_intermediaire(
     )
     assert log_in(new_client(), identifiant, PASSWORD).url.path == "/portail"
 
+    # The refusal mailed the SIECLE team; confirming Sébastien after all
+    # withdraws it, which closes their case with a notice.
+    def about_sebastien(mail, subject: str) -> bool:
+        return (
+            mail.is_to("diffusion-siecle@ac-versailles.example")
+            and "9900000028U" in mail.text_body()
+            and subject in mail.subject
+        )
+
+    sample_system.mail.wait_for(
+        lambda mail: about_sebastien(mail, "Refus de rattachement"), timeout=60
+    )
+    sample_system.mail.wait_for(
+        lambda mail: about_sebastien(mail, "Dossier clos"), timeout=60
+    )
+
 
 async def test_refusing_every_child_goes_through_confirmation(
     sample_system, new_client

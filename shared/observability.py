@@ -75,9 +75,8 @@ OUTBOX_BACKLOG = Gauge(
     "Outbox rows not yet published to Kafka, by schema.",
     ["schema"],
 )
-# NOTE: the importer is a job that exits before any scrape, so this counter
-# reaches Prometheus only once the importer pushes it to a Pushgateway
-# (prometheus_client.push_to_gateway), which it does not do yet.
+# The importer is a job that exits before any scrape, so it writes this
+# counter to IMPORTER_METRICS_PATH for the node exporter's textfile collector.
 IMPORT_ROWS = Counter(
     "import_rows_total",
     "Records of school exports imported, by source, record kind and change.",

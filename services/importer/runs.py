@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 import asyncpg
+from prometheus_client import REGISTRY, write_to_textfile
 
 from services.importer import reports
 from services.importer.depots import held_drop_depot, move_with_report
@@ -24,6 +25,7 @@ from services.importer.settings import ImporterSettings
 from services.importer.sources import find_school_folders
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.logging import get_logger
+from shared.observability import count_import_rows
 from shared.outbox import OutboxRelay
 
 logger = get_logger(__name__)
@@ -164,6 +166,7 @@ async def import_folders(
                     print(line, file=out)
         if status == "applied":
             await _publish_outbox(pool, settings)
+            _record_metrics(outcome, settings.metrics_path)
     except Exception as exc:
         logger.exception("import_failed", academie=academie)
         print(f"error: import failed: {exc!r}", file=sys.stderr)
@@ -323,6 +326,21 @@ async def _publish_outbox(pool: asyncpg.Pool, settings: ImporterSettings) -> Non
     finally:
         await relay.stop()
     logger.info("outbox_drained", published=published)
+
+
+def _record_metrics(outcome: RunOutcome, metrics_path: Path | None) -> None:
+    """Count the records an applied run changed and, when ``metrics_path`` is
+    set, write the counters there for the node exporter to collect."""
+    changes = ("added", "changed", "removed")
+    for school in outcome.schools:
+        counts = school.counts()
+        for index, change in enumerate(changes):
+            count_import_rows(school.source, "eleve", change, counts[index])
+            count_import_rows(school.source, "responsable", change, counts[3 + index])
+    for source, removed in outcome.responsables_removed.items():
+        count_import_rows(source, "responsable", "removed", removed)
+    if metrics_path is not None:
+        write_to_textfile(str(metrics_path), REGISTRY)
 
 
 def _print_summary(outcome: RunOutcome, *, dry_run: bool, out: TextIO) -> None:

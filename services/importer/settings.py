@@ -26,5 +26,9 @@ class ImporterSettings(ServiceSettings):
     # Folder below which the 1D and 2D depots are, for scan, watch and
     # schedule; None when the importer runs only on folders given to it.
     depot_root: Path | None = None
+    # File to which an applied run writes its import_rows_total counters in
+    # the Prometheus text format, for the node exporter's textfile collector:
+    # a command lives too briefly to be scraped. None writes nothing.
+    metrics_path: Path | None = None
     # Weekly plan of full imports per académie.
     plan: Path = DEFAULT_PLAN

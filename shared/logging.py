@@ -2,6 +2,7 @@
 message being handled."""
 
 import logging
+import re
 import sys
 import uuid
 from contextvars import ContextVar
@@ -9,6 +10,19 @@ from contextvars import ContextVar
 import structlog
 
 correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+# Correlation ids come from clients and are logged and stored: only short,
+# plain values are kept, so that nobody can forge or pad audit entries.
+_CORRELATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def accepted_correlation_id(value: str | None) -> str | None:
+    """Return ``value`` when it is a plausible correlation id (at most 64
+    letters, digits, dots, dashes or underscores), else None."""
+    if value and _CORRELATION_ID_PATTERN.match(value):
+        return value
+    return None
 
 
 def new_correlation_id() -> str:

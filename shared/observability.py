@@ -41,7 +41,12 @@ from prometheus_client import (
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
-from shared.logging import correlation_id_var, get_logger, new_correlation_id
+from shared.logging import (
+    accepted_correlation_id,
+    correlation_id_var,
+    get_logger,
+    new_correlation_id,
+)
 
 logger = get_logger(__name__)
 
@@ -275,7 +280,8 @@ def instrument_app(app: FastAPI) -> None:
     async def observe(request: Request, call_next) -> Response:
         """Bind the correlation id, then count and time the request."""
         correlation_id = (
-            request.headers.get(CORRELATION_HTTP_HEADER) or new_correlation_id()
+            accepted_correlation_id(request.headers.get(CORRELATION_HTTP_HEADER))
+            or new_correlation_id()
         )
         token = correlation_id_var.set(correlation_id)
         started = time.perf_counter()

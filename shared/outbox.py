@@ -24,6 +24,7 @@ from collections.abc import Iterable
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from pydantic import BaseModel
 
 from shared.kafka import cloudevent_headers
@@ -141,14 +142,17 @@ class OutboxRelay:
         """Publish every pending row now; returns how many were published.
         Needs a started producer: ``start()`` first, or use as a context."""
         total = 0
-        while published := await self._publish_batch():
+        while True:
+            read, published = await self._publish_batch()
             total += published
+            if not read:
+                break
         return total
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                published = await self._publish_batch()
+                read, _ = await self._publish_batch()
             except (OSError, asyncpg.PostgresError) as exc:
                 logger.warning(
                     "outbox_relay_failed",
@@ -156,16 +160,37 @@ class OutboxRelay:
                     error=repr(exc),
                     remedy="retrying; check the database and broker",
                 )
-                published = 0
+                read = 0
                 await asyncio.sleep(1)
-            if published < self._batch_size:
+            if read < self._batch_size:
                 try:
                     await asyncio.wait_for(self._stopping.wait(), self._poll_interval)
                 except TimeoutError:
                     pass
         await self.drain()
 
-    async def _publish_batch(self) -> int:
+    async def _set_aside(
+        self, connection: asyncpg.Connection, row_id: int, error: Exception
+    ) -> None:
+        # Retrying an event the broker can never accept would block every
+        # event behind it. It is set aside instead, although later events of
+        # its key then overtake it: an operator has to fix and replay it.
+        await connection.execute(
+            "UPDATE outbox SET failed_at = now(), failure = $2 WHERE id = $1",
+            row_id,
+            repr(error),
+        )
+        logger.error(
+            "outbox_event_set_aside",
+            schema=self._schema,
+            outbox_id=row_id,
+            error=repr(error),
+            remedy="fix the event, then clear failed_at to publish it",
+        )
+
+    async def _publish_batch(self) -> tuple[int, int]:
+        """Publish the oldest pending rows; returns how many were read and
+        how many of them were published (the others were set aside)."""
         assert self._producer is not None, "start() the relay before publishing"
         async with self._pool.acquire() as connection, connection.transaction():
             locked = await connection.fetchval(
@@ -173,30 +198,38 @@ class OutboxRelay:
                 f"{self._schema}.outbox",
             )
             if not locked:
-                return 0
+                return 0, 0
             rows = await connection.fetch(
                 "SELECT id, topic, key, payload::text AS payload,"
                 " headers::text AS headers FROM outbox"
-                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                " WHERE published_at IS NULL AND failed_at IS NULL"
+                " ORDER BY id LIMIT $1",
                 self._batch_size,
             )
             if not rows:
-                return 0
+                return 0, 0
             deliveries = []
+            sent_ids = []
             for row in rows:
                 headers = json.loads(row["headers"])
-                deliveries.append(
-                    await self._producer.send(
+                try:
+                    delivery = await self._producer.send(
                         row["topic"],
                         value=row["payload"].encode(),
                         key=row["key"].encode(),
                         headers=[(k, v.encode()) for k, v in headers.items()],
                     )
-                )
+                except MessageSizeTooLargeError as exc:
+                    await self._set_aside(connection, row["id"], exc)
+                    continue
+                deliveries.append(delivery)
+                sent_ids.append(row["id"])
             await asyncio.gather(*deliveries)
             await connection.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
-                [row["id"] for row in rows],
+                sent_ids,
             )
-        logger.debug("outbox_batch_published", schema=self._schema, count=len(rows))
-        return len(rows)
+        logger.debug(
+            "outbox_batch_published", schema=self._schema, count=len(sent_ids)
+        )
+        return len(rows), len(sent_ids)

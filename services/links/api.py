@@ -9,14 +9,22 @@ from datetime import date
 from typing import Annotated, Literal
 
 import asyncpg
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
+from fastapi import (
+    APIRouter,
+    Depends,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    status,
+)
 from pydantic import BaseModel, Field
 
 from services.links import handlers, repository
 from services.links.domain import Decision, ErrorCode
 from services.links.errors import LinkNotFound
 from shared.contracts.events import Screen
-from shared.logging import correlation_id_var
 
 
 class LinkedEleveView(BaseModel):
@@ -95,26 +103,30 @@ def _check_token(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> None:
     expected = f"Bearer {request.app.state.settings.internal_token}"
-    if authorization is None or not hmac.compare_digest(authorization, expected):
+    # Bytes, because compare_digest rejects str with non-ASCII characters.
+    if authorization is None or not hmac.compare_digest(
+        authorization.encode(), expected.encode()
+    ):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "missing or invalid token")
 
 
-def _bind_correlation_id(
-    x_correlation_id: Annotated[str | None, Header()] = None,
-) -> None:
-    correlation_id_var.set(x_correlation_id)
-
-
 Pool = Annotated[asyncpg.Pool, Depends(_pool)]
+# Responsable ids as the importer builds them: 'siecle:7100001',
+# 'onde:0999201N:<digest>'. Anything else cannot exist, so it is rejected
+# before it reaches the database.
+ResponsableId = Annotated[
+    str, Path(max_length=100, pattern=r"^[a-z]+:[A-Za-z0-9:_-]+$")
+]
+
 router = APIRouter(
     prefix="/internal",
-    dependencies=[Depends(_check_token), Depends(_bind_correlation_id)],
+    dependencies=[Depends(_check_token)],
 )
 
 
 @router.get("/responsables/{responsable_id}/links", response_model=list[LinkView])
 async def list_links(
-    responsable_id: str,
+    responsable_id: ResponsableId,
     pool: Pool,
     state: Annotated[
         list[LinkStateName] | None,
@@ -145,7 +157,7 @@ async def list_links(
 
 @router.post("/responsables/{responsable_id}/decisions", response_model=DecisionsOut)
 async def post_decisions(
-    responsable_id: str, body: DecisionsIn, pool: Pool, request: Request
+    responsable_id: ResponsableId, body: DecisionsIn, pool: Pool, request: Request
 ) -> DecisionsOut:
     """Check and apply the responsable's decisions, all or none. Emits
     ``link.confirmed``, ``link.refused`` and ``link.refusal_withdrawn``

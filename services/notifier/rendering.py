@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from services.notifier.etablissements import school_name
 from shared.contracts import LinkRefused
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -85,12 +86,11 @@ def refusal_context(
     correction_days = (deadline - refused_at.date()).days
     eleve = event.eleve
     responsable = event.responsable
-    # NOTE: the school is shown by its UAI only, because LinkRefused carries no
-    # school name and the notifier has no school directory yet.
     return {
         "academie": academie_name,
         "source": SOURCE_LABELS[eleve.source],
         "uai": eleve.uai,
+        "etablissement": school_name(eleve.uai),
         "classe": eleve.classe,
         "eleve_reference": eleve.ine or eleve.source_eleve_id or eleve.eleve_id,
         "source_eleve_id": eleve.source_eleve_id,

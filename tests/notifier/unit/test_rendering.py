@@ -205,3 +205,16 @@ def test_body_deadline_around_dst_change():
 
     assert "le 29/03/2020 à 00 h 30" in rendered.text
     assert "à corriger avant le 28/04/2020" in rendered.text
+
+
+def test_known_school_is_named_next_to_its_uai():
+    rendered = render(make_refusal(uai="0999101E"))
+
+    assert "UAI 0999101E – Collège des Tilleuls" in rendered.text
+    assert "Collège des Tilleuls" in rendered.html
+
+
+def test_unknown_school_is_shown_by_uai_only():
+    rendered = render(make_refusal())
+
+    assert "UAI 0991234X (nom de l'établissement non disponible)" in rendered.text

@@ -229,7 +229,5 @@ class OutboxRelay:
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 sent_ids,
             )
-        logger.debug(
-            "outbox_batch_published", schema=self._schema, count=len(sent_ids)
-        )
+        logger.debug("outbox_batch_published", schema=self._schema, count=len(sent_ids))
         return len(rows), len(sent_ids)

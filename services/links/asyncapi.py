@@ -12,9 +12,9 @@ from faststream.specification import AsyncAPI
 from pydantic import TypeAdapter
 
 from services.links.consumers import register_consumers
-from services.links.documents import render_json, write_or_check
 from services.links.publishers import register_publishers
 from shared.contracts import ImportEvent
+from shared.documents import describe_raw_payloads, render_json, write_or_check
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi" / "links.json"
 
@@ -41,24 +41,8 @@ def build_document() -> dict[str, Any]:
         schema_version="3.0.0",
     ).to_specification()
     document = json.loads(specification.to_json())
-    _describe_import_payloads(document)
+    describe_raw_payloads(document, "ImportEvent", TypeAdapter(ImportEvent))
     return document
-
-
-def _describe_import_payloads(document: dict[str, Any]) -> None:
-    # The consumers take the raw message, so that an unreadable one is logged
-    # and skipped instead of redelivered forever; FastStream therefore finds no
-    # payload type, and the import events' schema is filled in here.
-    schema = TypeAdapter(ImportEvent).json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
-    components = document["components"]
-    components["schemas"].update(schema.pop("$defs"))
-    components["schemas"]["ImportEvent"] = schema
-    components["schemas"].pop("EmptyPayload", None)
-    for message in components["messages"].values():
-        if message["payload"] == {"$ref": "#/components/schemas/EmptyPayload"}:
-            message["payload"] = {"$ref": "#/components/schemas/ImportEvent"}
 
 
 def render() -> str:

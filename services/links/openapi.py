@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.links import api
-from services.links.documents import render_json, write_or_check
+from shared.documents import render_json, write_or_check
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "links.json"
 TITLE = "EduConnect links (internal)"

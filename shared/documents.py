@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from pydantic import TypeAdapter
+
 
 def render_json(document: dict[str, Any]) -> str:
     """Return ``document`` as it is checked in: sorted keys, two-space indent."""
@@ -33,3 +35,21 @@ def write_or_check(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(content, encoding="utf-8")
     return 0
+
+
+def describe_raw_payloads(
+    document: dict[str, Any], name: str, adapter: TypeAdapter
+) -> None:
+    """Give ``adapter``'s schema, under ``name``, to the messages of an
+    AsyncAPI ``document`` whose consumers take the raw message: those read
+    and validate the body themselves, so that an unreadable message is logged
+    and skipped instead of redelivered forever, and FastStream therefore finds
+    no payload type to describe."""
+    schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
+    components = document["components"]
+    components["schemas"].update(schema.pop("$defs", {}))
+    components["schemas"][name] = schema
+    components["schemas"].pop("EmptyPayload", None)
+    for message in components["messages"].values():
+        if message["payload"] == {"$ref": "#/components/schemas/EmptyPayload"}:
+            message["payload"] = {"$ref": f"#/components/schemas/{name}"}

@@ -21,7 +21,7 @@ from services.importer.snapshot import (
     lock_source,
     save_snapshot,
 )
-from services.importer.sources import SchoolFolder
+from services.importer.sources import RunIneIndex, SchoolFolder
 from shared.contracts import Topic
 from shared.contracts.events import ResponsableRemoved
 from shared.logging import get_logger
@@ -181,7 +181,8 @@ async def import_schools(
 
     Each file is read once, one school at a time, so memory contains one
     school. A file that is rejected raises ``ImportFileRejected`` and rolls
-    back the whole run. The transaction is also rolled back for a dry run,
+    back the whole run, and so do two schools of one source that carry the
+    same INE. The transaction is also rolled back for a dry run,
     and for a full run whose removals exceed ``hold_share`` of the pupils or
     of the links its scopes had. Then the counts and report lines are those
     a real run gives, and nothing is written or published. Otherwise it is
@@ -193,6 +194,7 @@ async def import_schools(
     measures = {"eleves_before": 0, "eleves_removed": 0}
     measures |= {"links_before": 0, "links_removed": 0}
     candidates: dict[str, set[str]] = {}
+    ines = RunIneIndex(schools)
     pupils = 0
 
     if progress is not None:
@@ -201,9 +203,11 @@ async def import_schools(
     await transaction.start()
     try:
         for done, school in enumerate(schools, start=1):
+            export = school.read()
+            ines.add(done - 1, export)
             changes = await import_school(
                 connection,
-                school.read(),
+                export,
                 academie=academie,
                 full=full,
                 report=report,

@@ -31,9 +31,16 @@ from services.importer.records import (
     SchoolExport,
 )
 from services.importer.values import (
+    MAX_CLASS_LABEL,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_NAME,
+    MAX_OTHER,
+    MAX_PHONE,
     InvalidDate,
     blank_to_none,
     check_code,
+    check_text,
     double_encoding_reason,
     find_double_encoding,
     parse_date,
@@ -81,6 +88,32 @@ _COURRIEL, _PORTABLE = 8, 11
 _CHILD_NOM, _CHILD_PRENOM, _CHILD_CLASSE = 1, 2, 3
 
 CIVILITES = frozenset({"M.", "MME"})
+
+# Maximum length of each column, in characters; others get MAX_OTHER (see
+# ``values``).
+MAX_LENGTHS = {
+    "Nom élève": MAX_NAME,
+    "Nom d'usage élève": MAX_NAME,
+    "Prénom élève": MAX_NAME,
+    "INE": MAX_ID,
+    "Libellé classe": MAX_CLASS_LABEL,
+    "Identifiant classe": MAX_ID,
+    "Nom usage responsable": MAX_NAME,
+    "Nom responsable": MAX_NAME,
+    "Prénom responsable": MAX_NAME,
+    "Courriel": MAX_EMAIL,
+    "Téléphone domicile": MAX_PHONE,
+    "Téléphone travail": MAX_PHONE,
+    "Téléphone portable": MAX_PHONE,
+    "Nom d'usage enfant": MAX_NAME,
+    "Nom de famille enfant": MAX_NAME,
+    "Prénom enfant": MAX_NAME,
+    "Classes enfants": MAX_CLASS_LABEL,
+}
+
+# Maximum length of a line, in bytes: a real line is well under 2 KiB, and a longer
+# one would be held whole in memory.
+MAX_LINE_BYTES = 65_536
 
 PupilKey = tuple[str, str, str]
 
@@ -145,7 +178,7 @@ def _read_eleves(path: Path, uai: str) -> dict[str, EleveRecord]:
     for line, row in rows:
         values = {name: blank_to_none(row[index]) for name, index in columns.items()}
         try:
-            pupil = _eleve(values, uai)
+            pupil = _eleve(values, uai, line)
         except InvalidDate as exc:
             # Operators read this one in French, with the line in the message.
             raise ImportFileRejected(
@@ -183,7 +216,7 @@ def _duplicate_pupil_reason(
     )
 
 
-def _eleve(values: dict[str, str | None], uai: str) -> EleveRecord:
+def _eleve(values: dict[str, str | None], uai: str, line: int) -> EleveRecord:
     for name in ("nom", "prenom", "date_naissance", "classe"):
         if values[name] is None:
             raise ValueError(f"missing value in column {ELEVE_COLUMNS[name]!r}")
@@ -200,6 +233,7 @@ def _eleve(values: dict[str, str | None], uai: str) -> EleveRecord:
         date_naissance=date_naissance,
         classe=values["classe"],
         classe_id=values["classe_id"],
+        line=line,
     )
 
 
@@ -316,12 +350,26 @@ def _read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]
     raises ``ImportFileRejected`` on a row whose field count differs from the
     header's."""
     reader = csv.reader(_decoded_lines(path), delimiter=";")
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ImportFileRejected(path, "line 1", f"unreadable CSV: {exc}") from None
     if header is None or reader.line_num != 1 or not any(map(str.strip, header)):
         raise ImportFileRejected(path, "line 1", "missing header line")
 
+    names = [name.strip() for name in header]
+    limits = [MAX_LENGTHS.get(name, MAX_OTHER) for name in names]
+
     def rows() -> Iterator[tuple[int, list[str]]]:
-        for row in reader:
+        while True:
+            try:
+                row = next(reader, None)
+            except csv.Error as exc:
+                raise ImportFileRejected(
+                    path, f"line {reader.line_num}", f"unreadable CSV: {exc}"
+                ) from None
+            if row is None:
+                return
             if not any(value.strip() for value in row):
                 continue
             if len(row) != len(header):
@@ -330,15 +378,31 @@ def _read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]
                     f"line {reader.line_num}",
                     f"expected {len(header)} fields separated by ';', found {len(row)}",
                 )
+            for name, limit, value in zip(names, limits, row, strict=True):
+                try:
+                    check_text(value.strip(), f"column {name!r}", limit)
+                except ValueError as exc:
+                    raise ImportFileRejected(
+                        path, f"line {reader.line_num}", str(exc)
+                    ) from None
             yield reader.line_num, row
 
-    return [name.strip() for name in header], rows()
+    return names, rows()
 
 
 def _decoded_lines(path: Path) -> Iterator[str]:
     encoding = ENCODING
     with path.open("rb") as stream:
-        for number, raw in enumerate(stream, start=1):
+        number = 0
+        while raw := stream.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES:
+                raise ImportFileRejected(
+                    path,
+                    f"line {number}",
+                    f"line longer than {MAX_LINE_BYTES} bytes: the file is "
+                    "not an ONDE export, or is damaged",
+                )
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 encoding = "utf-8"
                 raw = raw[len(codecs.BOM_UTF8) :]
@@ -353,8 +417,15 @@ def _decoded_lines(path: Path) -> Iterator[str]:
                 ) from None
             pair = find_double_encoding(text)
             if pair is not None:
+                cause = (
+                    "the file starts with a UTF-8 byte order mark, but its text "
+                    "was converted to UTF-8 twice"
+                    if encoding == "utf-8"
+                    else "the file is UTF-8 without a byte order mark, "
+                    "or its text was converted twice"
+                )
                 raise ImportFileRejected(
-                    path, f"line {number}", double_encoding_reason(pair)
+                    path, f"line {number}", double_encoding_reason(pair, cause)
                 )
             yield text
 

@@ -34,6 +34,9 @@ class EleveRecord:
     classe: str
     classe_id: str | None = None
     responsables: tuple[LinkRecord, ...] = ()
+    # Line of the pupil in an ONDE eleves.csv; SIECLE names it by
+    # ``source_eleve_id``.
+    line: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

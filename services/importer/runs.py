@@ -22,6 +22,7 @@ from services.importer.handlers import (
 )
 from services.importer.reports import Kind
 from services.importer.settings import ImporterSettings
+from services.importer.siecle import ReadLimits
 from services.importer.sources import find_school_folders
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.logging import get_logger
@@ -198,7 +199,10 @@ async def _import(
     progress: TextIO | None,
 ) -> RunOutcome:
     printer = ProgressPrinter(progress)
-    schools = find_school_folders(folders)
+    schools = find_school_folders(
+        folders,
+        ReadLimits(settings.max_xml_bytes, settings.max_compression_ratio),
+    )
     await reports.record_files(
         report_connection,
         import_id,

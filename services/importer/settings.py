@@ -1,7 +1,8 @@
 """Settings of the importer, read from ``IMPORTER_*`` environment variables:
 ``IMPORTER_DATABASE_URL``, ``IMPORTER_KAFKA_BOOTSTRAP_SERVERS``,
 ``IMPORTER_ENVIRONMENT``, ``IMPORTER_LOG_LEVEL``, ``IMPORTER_HOLD_SHARE``,
-``IMPORTER_DEPOT_ROOT`` and ``IMPORTER_PLAN``."""
+``IMPORTER_DEPOT_ROOT``, ``IMPORTER_PLAN``, ``IMPORTER_MAX_XML_BYTES`` and
+``IMPORTER_MAX_COMPRESSION_RATIO``."""
 
 from pathlib import Path
 
@@ -32,3 +33,9 @@ class ImporterSettings(ServiceSettings):
     metrics_path: Path | None = None
     # Weekly plan of full imports per académie.
     plan: Path = DEFAULT_PLAN
+    # Largest SIECLE XML file read, in bytes, counted on the bytes read and,
+    # for a .zip archive, on the size its member declares.
+    max_xml_bytes: int = Field(default=2 * 1024**3, gt=0)
+    # Largest compression ratio of a .zip member (uncompressed size divided
+    # by compressed size). The sample exports are near 15, a zip bomb far above.
+    max_compression_ratio: float = Field(default=100.0, gt=1)

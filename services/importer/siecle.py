@@ -17,6 +17,7 @@ Ids: a pupil is ``eleve_id`` = its INE, or ``siecle:<ELEVE_ID>`` when the
 export has no INE; a person is ``siecle:<PERSONNE_ID>``.
 """
 
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -36,8 +37,15 @@ from services.importer.records import (
     SchoolExport,
 )
 from services.importer.values import (
+    MAX_DIVISION,
+    MAX_EMAIL,
+    MAX_ID,
+    MAX_NAME,
+    MAX_OTHER,
+    MAX_PHONE,
     blank_to_none,
     check_code,
+    check_text,
     double_encoding_reason,
     find_double_encoding,
     parse_date,
@@ -58,9 +66,53 @@ NIVEAUX_RESPONSABILITE = frozenset({"1", "2", "3"})
 RESP_LEGAL = frozenset({"0", "1", "2"})
 TYPES_STRUCTURE = frozenset({"D", "G"})
 
+# Maximum run of bytes without a '<', whitespace between elements included:
+# the parser keeps such a run in memory whole, and a field of a real export
+# is at most a few hundred bytes (an estimate).
+MAX_TEXT_RUN_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ReadLimits:
+    """Largest file the importer reads, and largest compression ratio of a
+    ``.zip`` member, so that a zip bomb is rejected before it is parsed.
+
+    ``max_xml_bytes`` applies to the bytes actually read too, as the size an
+    archive declares can be false.
+    """
+
+    max_xml_bytes: int = 2 * 1024**3
+    max_compression_ratio: float = 100.0
+
+
+DEFAULT_LIMITS = ReadLimits()
+
+
+# Maximum length of each element or attribute, in characters; others get
+# MAX_OTHER (see ``values``).
+MAX_LENGTHS = {
+    "NOM": MAX_NAME,
+    "NOM_DE_FAMILLE": MAX_NAME,
+    "NOM_USAGE": MAX_NAME,
+    "PRENOM": MAX_NAME,
+    "MEL": MAX_EMAIL,
+    "TEL_PORTABLE": MAX_PHONE,
+    "TEL_PERSONNEL": MAX_PHONE,
+    "TEL_PROFESSIONNEL": MAX_PHONE,
+    "CODE_STRUCTURE": MAX_DIVISION,
+    "ELEVE_ID": MAX_ID,
+    "PERSONNE_ID": MAX_ID,
+    "ID_NATIONAL": MAX_ID,
+    "UAJ": MAX_ID,
+}
+
 
 def read_siecle_school(
-    eleves_path: Path, responsables_path: Path, *, uai: str | None = None
+    eleves_path: Path,
+    responsables_path: Path,
+    *,
+    uai: str | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> SchoolExport:
     """Read both files of one school and return its enrolled pupils and their
     legal representatives.
@@ -72,11 +124,11 @@ def read_siecle_school(
     contact) get no account, so they are not published.
 
     Raises ``ImportFileRejected`` for anything that stops either file from
-    being read whole, and when ``PARAMETRES/UAJ`` differs between the files
-    or from ``uai``.
+    being read whole, including a file or archive member over ``limits``,
+    and when ``PARAMETRES/UAJ`` differs between the files or from ``uai``.
     """
-    eleves = _read_eleves_file(eleves_path)
-    responsables = _read_responsables_file(responsables_path)
+    eleves = _read_eleves_file(eleves_path, limits)
+    responsables = _read_responsables_file(responsables_path, limits)
 
     if uai is not None and eleves.uai != uai:
         raise ImportFileRejected(
@@ -121,9 +173,9 @@ class _ResponsablesFile:
     links: list[_Link] = field(default_factory=list)
 
 
-def _read_eleves_file(path: Path) -> _ElevesFile:
+def _read_eleves_file(path: Path, limits: ReadLimits) -> _ElevesFile:
     result = _ElevesFile()
-    for element in _iter_records(path, ELEVES_ROOT):
+    for element in _iter_records(path, ELEVES_ROOT, limits):
         if element.tag == "PARAMETRES":
             result.uai, result.date_export = _read_parametres(element, path)
         elif element.tag == "ELEVE":
@@ -136,10 +188,10 @@ def _read_eleves_file(path: Path) -> _ElevesFile:
     return result
 
 
-def _read_responsables_file(path: Path) -> _ResponsablesFile:
+def _read_responsables_file(path: Path, limits: ReadLimits) -> _ResponsablesFile:
     result = _ResponsablesFile()
     seen_links: set[tuple[str, str]] = set()
-    for element in _iter_records(path, RESPONSABLES_ROOT):
+    for element in _iter_records(path, RESPONSABLES_ROOT, limits):
         if element.tag == "PARAMETRES":
             result.uai, _ = _read_parametres(element, path)
         elif element.tag == "PERSONNE":
@@ -364,11 +416,12 @@ def _check(
 
 
 @contextmanager
-def _open_xml(path: Path) -> Iterator[BinaryIO]:
-    """Open ``path``, or the one file of the ``.zip`` archive ``path``, as bytes."""
+def _open_xml(path: Path, limits: ReadLimits) -> Iterator["_GuardedStream"]:
+    """Open ``path``, or the one file of the ``.zip`` archive ``path``, as
+    bytes whose reading stops at ``limits``."""
     if path.suffix.lower() != ".zip":
         with path.open("rb") as stream:
-            yield stream
+            yield _GuardedStream(stream, path, limits.max_xml_bytes)
         return
 
     try:
@@ -381,18 +434,88 @@ def _open_xml(path: Path) -> Iterator[BinaryIO]:
             raise ImportFileRejected(
                 path, "archive", f"expected one XML file, found {len(members)} files"
             )
-        with archive.open(members[0]) as stream:
-            yield stream
+        member = members[0]
+        location = f"archive member {member.filename!r}"
+        if member.file_size > limits.max_xml_bytes:
+            raise ImportFileRejected(
+                path,
+                location,
+                f"uncompressed size {member.file_size} bytes is over the "
+                f"{limits.max_xml_bytes} allowed (IMPORTER_MAX_XML_BYTES)",
+            )
+        ratio = member.file_size / max(member.compress_size, 1)
+        if ratio > limits.max_compression_ratio:
+            raise ImportFileRejected(
+                path,
+                location,
+                f"compression ratio {ratio:.0f} is over the "
+                f"{limits.max_compression_ratio:g} allowed "
+                "(IMPORTER_MAX_COMPRESSION_RATIO): not a SIECLE export",
+            )
+        with archive.open(member) as stream:
+            yield _GuardedStream(stream, path, limits.max_xml_bytes)
 
 
-def _iter_records(path: Path, root_tag: str) -> Iterator[ElementTree.Element]:
+# The name of a tag after its "<" ("/NOM" for an end tag), at most 64 bytes.
+_TAG_NAME = re.compile(rb"/?[^\s/>]{0,64}")
+
+
+class _GuardedStream:
+    """A binary stream that rejects its file once more than ``max_bytes``
+    are read, or once a run of bytes without '<' grows longer than
+    ``MAX_TEXT_RUN_BYTES``."""
+
+    def __init__(self, stream: BinaryIO, path: Path, max_bytes: int) -> None:
+        self._stream = stream
+        self._path = path
+        self._max_bytes = max_bytes
+        self._read = 0
+        self._lines = 1
+        self._run = 0
+        self._last_tag = b""
+
+    def read(self, size: int = -1) -> bytes:
+        """Read at most ``size`` bytes, checking both limits."""
+        if size < 0 or size > MAX_TEXT_RUN_BYTES:
+            size = MAX_TEXT_RUN_BYTES
+        data = self._stream.read(size)
+        self._read += len(data)
+        if self._read > self._max_bytes:
+            raise ImportFileRejected(
+                self._path,
+                f"line {self._lines}",
+                f"more than {self._max_bytes} bytes of XML (IMPORTER_MAX_XML_BYTES)",
+            )
+        first = data.find(b"<")
+        end = len(data) if first == -1 else first
+        self._run += end
+        if self._run > MAX_TEXT_RUN_BYTES:
+            line = self._lines + data.count(b"\n", 0, end)
+            tag = self._last_tag.decode("ascii", "replace")
+            raise ImportFileRejected(
+                self._path,
+                f"line {line}",
+                f"more than {MAX_TEXT_RUN_BYTES} bytes of text or blanks after "
+                f"<{tag}>: the file is not a SIECLE export, or is damaged",
+            )
+        if first != -1:
+            last = data.rfind(b"<")
+            self._run = len(data) - last - 1
+            self._last_tag = _TAG_NAME.match(data, last + 1).group()
+        self._lines += data.count(b"\n")
+        return data
+
+
+def _iter_records(
+    path: Path, root_tag: str, limits: ReadLimits
+) -> Iterator[ElementTree.Element]:
     """Yield ``PARAMETRES`` and every record under ``DONNEES/<list>/`` (ELEVE,
     STRUCTURES_ELEVE, PERSONNE, RESPONSABLE_ELEVE, ADRESSE…), in file order.
 
     Each record is cleared and detached from its parent once the caller has
     read it, so the tree never grows past one record.
     """
-    with _open_xml(path) as stream:
+    with _open_xml(path, limits) as stream:
         open_elements: list[ElementTree.Element] = []
         try:
             for event, element in ElementTree.iterparse(
@@ -413,7 +536,7 @@ def _iter_records(path: Path, root_tag: str) -> Iterator[ElementTree.Element]:
                 is_parametres = depth == 1 and element.tag == "PARAMETRES"
                 is_record = depth == 3 and open_elements[1].tag == "DONNEES"
                 if is_parametres or is_record:
-                    _check_encoding(element, path)
+                    _check_texts(element, path)
                     yield element
                     element.clear()
                     open_elements[-1].remove(element)
@@ -430,15 +553,39 @@ def _iter_records(path: Path, root_tag: str) -> Iterator[ElementTree.Element]:
             ) from None
 
 
-def _check_encoding(record: ElementTree.Element, path: Path) -> None:
+def _check_texts(record: ElementTree.Element, path: Path) -> None:
+    """Reject a record whose attributes or element texts are double-encoded,
+    too long or contain a control character, naming the element and field."""
+    location = f"element {record.tag}"
+    for name, value in record.items():
+        _check_field(value, f"attribute {name}", name, path, location)
+    ids = " ".join(f"{name}={value!r}" for name, value in record.items())
+    location = f"{location} {ids}".rstrip()
     for element in record.iter():
-        pair = find_double_encoding(element.text or "")
-        if pair is not None:
-            ids = " ".join(f"{name}={value!r}" for name, value in record.items())
-            location = f"element {record.tag} {ids}".rstrip()
-            raise ImportFileRejected(
-                path, f"{location}, child {element.tag}", double_encoding_reason(pair)
+        text = (element.text or "").strip()
+        if text:
+            where = (
+                location if element is record else f"{location}, child {element.tag}"
             )
+            _check_field(text, element.tag, element.tag, path, where)
+
+
+def _check_field(value: str, field: str, tag: str, path: Path, location: str) -> None:
+    pair = find_double_encoding(value)
+    if pair is not None:
+        raise ImportFileRejected(
+            path,
+            location,
+            double_encoding_reason(
+                pair,
+                "the file contains UTF-8 text but its prolog declares another "
+                "encoding, or its text was converted twice",
+            ),
+        )
+    try:
+        check_text(value, field, MAX_LENGTHS.get(tag, MAX_OTHER))
+    except ValueError as exc:
+        raise ImportFileRejected(path, location, str(exc)) from None
 
 
 def _attribute(element: ElementTree.Element, name: str, path: Path) -> str:

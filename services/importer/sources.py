@@ -12,14 +12,14 @@ week's drop of one académie). A school folder contains one of:
 File names are matched without regard to case.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.importer.errors import SourceFolderInvalid
+from services.importer.errors import ImportFileRejected, SourceFolderInvalid
 from services.importer.onde import read_onde_school
-from services.importer.records import SchoolExport
-from services.importer.siecle import read_siecle_school
+from services.importer.records import EleveRecord, SchoolExport
+from services.importer.siecle import DEFAULT_LIMITS, ReadLimits, read_siecle_school
 from shared.contracts.events import Source
 from shared.types import validate_uai
 
@@ -32,17 +32,76 @@ class SchoolFolder:
     uai: str
     eleves: Path
     responsables: Path
+    limits: ReadLimits = DEFAULT_LIMITS
 
     def read(self) -> SchoolExport:
         """Parse and validate both files; raises ``ImportFileRejected``."""
         if self.source == "siecle":
-            return read_siecle_school(self.eleves, self.responsables, uai=self.uai)
+            return read_siecle_school(
+                self.eleves, self.responsables, uai=self.uai, limits=self.limits
+            )
         return read_onde_school(self.eleves, self.responsables, uai=self.uai)
 
 
-def find_school_folders(folders: Iterable[Path]) -> list[SchoolFolder]:
+class RunIneIndex:
+    """The INE of every pupil read so far in a run, by source, so that two
+    schools of one source that carry the same INE reject the run.
+
+    The same INE in ONDE and in SIECLE is a pupil moving from an école to a
+    collège and is allowed. Only the school of each INE is kept, and the
+    pupil in the earlier school is found again by reading that school when a
+    duplicate shows up.
+
+    NOTE: memory grows by one entry per pupil of the run (about 150
+    bytes each, so about 45 MB for 300,000 pupils). A sorted file of the
+    INE on disk would lift this if académie runs grow beyond that.
+    """
+
+    def __init__(self, schools: Sequence[SchoolFolder]) -> None:
+        self._schools = schools
+        self._owner: dict[tuple[str, str], int] = {}
+
+    def add(self, index: int, export: SchoolExport) -> None:
+        """Record the pupils of ``schools[index]``, read as ``export``.
+
+        Raises ``ImportFileRejected`` on its pupils' file when one of them
+        has the INE of a pupil of another school of the same source.
+        """
+        school = self._schools[index]
+        for pupil in export.eleves:
+            if pupil.ine is None:
+                continue
+            earlier = self._owner.setdefault((school.source, pupil.ine), index)
+            if earlier != index:
+                raise self._duplicate(self._schools[earlier], school, pupil)
+
+    @staticmethod
+    def _duplicate(
+        earlier: SchoolFolder, school: SchoolFolder, pupil: EleveRecord
+    ) -> ImportFileRejected:
+        # Names and INE values stay out of the message: it reaches the logs.
+        other = next(p for p in earlier.read().eleves if p.ine == pupil.ine)
+        return ImportFileRejected(
+            school.eleves,
+            _pupil_location(pupil),
+            f"same INE as {_pupil_location(other)} of UAI {earlier.uai} "
+            f"({earlier.eleves}): a pupil is enrolled in one school at a time, "
+            f"so correct the INE of one of them in {school.source.upper()}, or "
+            "give the school they left its exit date",
+        )
+
+
+def _pupil_location(pupil: EleveRecord) -> str:
+    if pupil.source_eleve_id is not None:
+        return f"element ELEVE ELEVE_ID={pupil.source_eleve_id!r}"
+    return f"line {pupil.line}"
+
+
+def find_school_folders(
+    folders: Iterable[Path], limits: ReadLimits = DEFAULT_LIMITS
+) -> list[SchoolFolder]:
     """Return the school exports found in ``folders``, in folder order and
-    then by UAI.
+    then by UAI; SIECLE files are read within ``limits``.
 
     Raises ``SourceFolderInvalid`` for a folder that does not exist, contains
     no school folder, or contains a school folder whose files are incomplete
@@ -54,7 +113,7 @@ def find_school_folders(folders: Iterable[Path]) -> list[SchoolFolder]:
         if not folder.is_dir():
             raise SourceFolderInvalid(f"{folder} is not a folder")
         if _uai_of(folder) is not None:
-            schools.append(_recognise(folder))
+            schools.append(_recognise(folder, limits))
             continue
         school_folders = sorted(
             child
@@ -66,7 +125,7 @@ def find_school_folders(folders: Iterable[Path]) -> list[SchoolFolder]:
                 f"{folder} contains no school folder named by its UAI, "
                 "for example 0751234J"
             )
-        schools.extend(_recognise(child) for child in school_folders)
+        schools.extend(_recognise(child, limits) for child in school_folders)
 
     seen: dict[tuple[str, str], SchoolFolder] = {}
     for school in schools:
@@ -86,7 +145,7 @@ def _uai_of(folder: Path) -> str | None:
         return None
 
 
-def _recognise(folder: Path) -> SchoolFolder:
+def _recognise(folder: Path, limits: ReadLimits) -> SchoolFolder:
     uai = _uai_of(folder)
     assert uai is not None
     files = {path.name.lower(): path for path in folder.iterdir() if path.is_file()}
@@ -115,7 +174,7 @@ def _recognise(folder: Path) -> SchoolFolder:
         raise SourceFolderInvalid(
             f"{folder} contains {present.name} but not the other {source} file"
         )
-    return SchoolFolder(source, uai, eleves, responsables)
+    return SchoolFolder(source, uai, eleves, responsables, limits)
 
 
 def _xml_or_zip(files: dict[str, Path], stem: str) -> Path | None:

@@ -23,7 +23,25 @@ _CONTINUATION = (
 )
 _DOUBLE_ENCODED = re.compile(f"[\u00c2\u00c3\u00c5][{_CONTINUATION}]")
 
+# Control characters (C0, DEL and C1) except tab; no name, e-mail or phone
+# number contains one, and PostgreSQL refuses NUL in text.
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
 DATE_FORMAT_FR = "JJ/MM/AAAA"
+
+# Maximum length of a field, in characters. A longer value is a broken
+# export, and a record carrying it would be rejected by the broker. The name
+# limit is an estimate well above real names. An e-mail address is at most
+# 254 characters (the path limit of RFC 5321). ONDE class labels name the
+# teacher, so they get the length of a name. Any other field (addresses,
+# labels) gets MAX_OTHER.
+MAX_NAME = 100
+MAX_EMAIL = 254
+MAX_PHONE = 32
+MAX_CLASS_LABEL = 100
+MAX_DIVISION = 50
+MAX_ID = 32
+MAX_OTHER = 500
 
 
 class InvalidDate(ValueError):
@@ -80,13 +98,38 @@ def find_double_encoding(text: str) -> str | None:
     return match.group() if match else None
 
 
-def double_encoding_reason(pair: str) -> str:
-    """Return the rejection reason for text containing ``pair``."""
+def double_encoding_reason(
+    pair: str,
+    cause: str = "the file is UTF-8 without a byte order mark, "
+    "or its text was converted twice",
+) -> str:
+    """Return the rejection reason for text containing ``pair``. ``cause``
+    names what the file most likely is."""
     return (
         f"text looks double-encoded ({pair!r} is how UTF-8 reads when decoded "
-        "as Windows-1252 or ISO-8859-15): the file is UTF-8 without a byte order "
-        "mark, or its text was converted twice; export it again"
+        f"as Windows-1252 or ISO-8859-15): {cause}; export it again"
     )
+
+
+def check_text(value: str, field: str, max_length: int) -> None:
+    """Raise ``ValueError`` when ``value`` is longer than ``max_length``
+    characters or contains a control character other than tab.
+
+    The message names ``field`` and leaves the value out, because it may be
+    a person's name.
+    """
+    if len(value) > max_length:
+        raise ValueError(
+            f"{field} is {len(value)} characters long, more than the "
+            f"{max_length} allowed; correct it in the source application"
+        )
+    match = _CONTROL.search(value)
+    if match is not None:
+        raise ValueError(
+            f"{field} contains the control character "
+            f"U+{ord(match.group()):04X} at position {match.start() + 1}; "
+            "correct it in the source application"
+        )
 
 
 def blank_to_none(value: str | None) -> str | None:

@@ -2,12 +2,14 @@
 with its *Ajout d'enfants* form, and *Mon compte* (*Mes informations* and
 *Mes enfants*)."""
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
-from services.identity import accounts, catalogue, passwords
+from services.identity import accounts, catalogue, passwords, sessions, throttle
 from services.identity.errors import LinkNotOwned
 from services.identity.forms import (
     MESSAGES,
@@ -21,6 +23,7 @@ from services.identity.web import (
     ACTIONS_PAGE,
     NEXT_PAGE_KEY,
     RETURN_KEY,
+    AppSettings,
     CurrentSession,
     Links,
     Pool,
@@ -288,18 +291,25 @@ async def change_password(
     pool: Pool,
     links: Links,
     session: CurrentSession,
+    settings: AppSettings,
     current_password: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     password_confirmation: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Replace the password after checking the current one."""
+    """Replace the password after checking the current one. Wrong current
+    passwords count as failed logins of the identifiant, so this form cannot
+    be used to guess the password faster than the login page. The change ends
+    the account's other sessions and renews this one."""
     _check_csrf(session, csrf_token)
     account = await _activated_account(pool, session)
     if account is None:
         return _login_or_activation(session)
     errors = {}
-    if not passwords.verify_password(account["password_hash"], current_password):
+    wait = await _current_password_wait(pool, account, current_password)
+    if wait:
+        errors["current_password"] = throttle.wait_message(wait)
+    elif wait is None:
         errors["current_password"] = MESSAGES["current_password_wrong"]
     errors |= new_password_errors(
         password,
@@ -312,14 +322,48 @@ async def change_password(
             account_id=str(account["account_id"]),
             fields=sorted(errors),
         )
-        return await _account_page(request, links, session, account, errors, 422)
+        status_code = 429 if wait else 422
+        return await _account_page(
+            request, links, session, account, errors, status_code
+        )
+
+    password_hash = await run_in_threadpool(passwords.hash_password, password)
     async with pool.acquire() as connection:
         await accounts.replace_password_hash(
-            connection, account["account_id"], passwords.hash_password(password)
+            connection, account["account_id"], password_hash
         )
+    await sessions.end_others(pool, session)
+    renewed = await sessions.renew(
+        pool, session, settings.session_minutes, account["account_id"]
+    )
+    renewed.data.update(session.data)
+    request.state.session = renewed
     logger.info("password_changed", account_id=str(account["account_id"]))
-    session.data[FLASH_KEY] = "Votre mot de passe a été modifié."
+    renewed.data[FLASH_KEY] = "Votre mot de passe a été modifié."
     return _redirect(ACCOUNT_PAGE)
+
+
+async def _current_password_wait(
+    pool, account, current_password: str
+) -> timedelta | None:
+    """Check the current password under the login throttle of the account's
+    identifiant. Returns zero when it matches, the wait when the identifiant
+    is held back (no hash is computed then), or None when it is wrong, which
+    counts as a failed login."""
+    key = throttle.identifiant_key(account["identifiant"])
+    async with pool.acquire() as connection, connection.transaction():
+        await throttle.lock_keys(connection, [key])
+        wait = await throttle.wait_before_login(
+            connection, {key: throttle.IDENTIFIANT_LIMITS}
+        )
+        if wait:
+            return wait
+        if await run_in_threadpool(
+            passwords.verify_password, account["password_hash"], current_password
+        ):
+            return timedelta(0)
+        await throttle.record_failure(connection, [key])
+        return None
 
 
 @router.post(ACCOUNT_PAGE + "/enfants/refus")
@@ -442,8 +486,13 @@ async def password_strength(
             account["prenom"],
             account["email"] or "",
         ]
-    problem = passwords.password_problem(password, user_inputs)
-    strength = passwords.estimate_strength(password, user_inputs)
+    # zxcvbn takes CPU time that grows with the length, so it runs in a worker
+    # thread, and on no more than the longest password a form accepts.
+    password = password[: passwords.MAX_PASSWORD_LENGTH + 1]
+    problem = await run_in_threadpool(passwords.password_problem, password, user_inputs)
+    strength = await run_in_threadpool(
+        passwords.estimate_strength, password, user_inputs
+    )
     return JSONResponse(
         {
             "score": strength.score,

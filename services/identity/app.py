@@ -1,10 +1,14 @@
 """The identity process: the front door's pages and the account provisioning
 consumer."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
@@ -63,6 +67,22 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(account_pages.router)
     web.register_error_pages(app)
 
+    async def _store_session(current, token: str | None, response: Response):
+        if current is None:
+            response.delete_cookie(sessions.COOKIE_NAME, path="/")
+            return
+        await sessions.save(app.state.pool, current, settings.session_minutes)
+        if current.token != token:
+            response.set_cookie(
+                sessions.COOKIE_NAME,
+                current.token,
+                max_age=settings.session_minutes * 60,
+                path="/",
+                secure=settings.cookie_secure,
+                httponly=True,
+                samesite="lax",
+            )
+
     @app.middleware("http")
     async def session_and_headers(request: Request, call_next) -> Response:
         """Load or start the browser session, store it after the page, and
@@ -79,21 +99,11 @@ def create_app(settings: Settings) -> FastAPI:
 
         response = await call_next(request)
 
-        current = request.state.session
-        if current is None:
-            response.delete_cookie(sessions.COOKIE_NAME, path="/")
-        else:
-            await sessions.save(pool, current, settings.session_minutes)
-            if current.token != token:
-                response.set_cookie(
-                    sessions.COOKIE_NAME,
-                    current.token,
-                    max_age=settings.session_minutes * 60,
-                    path="/",
-                    secure=settings.cookie_secure,
-                    httponly=True,
-                    samesite="lax",
-                )
+        # keep_cookie is set when a form failed its CSRF check in a session
+        # started by that very request: the browser's cookie, if any, may
+        # hold a live session and is left as it was.
+        if not getattr(request.state, "keep_cookie", False):
+            await _store_session(request.state.session, token, response)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         return response
@@ -121,11 +131,31 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.pool = await create_pool(settings.database_url, SCHEMA)
     app.state.links = LinksClient(settings.links_url, settings.links_token)
     await app.state.broker.start()
+    purge = asyncio.create_task(
+        purge_expired_sessions(
+            app.state.pool, timedelta(minutes=settings.session_purge_minutes)
+        )
+    )
     logger.info("identity_started")
     try:
         yield
     finally:
+        purge.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await purge
         await app.state.broker.stop()
         await app.state.links.close()
         await app.state.pool.close()
         logger.info("identity_stopped")
+
+
+async def purge_expired_sessions(pool: asyncpg.Pool, interval: timedelta) -> None:
+    """Delete the expired sessions now and then after every ``interval``, until
+    cancelled; a failed round is logged and the next one tries again."""
+    while True:
+        try:
+            deleted = await sessions.purge_expired(pool)
+            logger.info("expired_sessions_purged", count=deleted)
+        except (OSError, asyncpg.PostgresError) as exc:
+            logger.warning("expired_sessions_purge_failed", error=repr(exc))
+        await asyncio.sleep(interval.total_seconds())

@@ -3,6 +3,7 @@ passwords): reading what the parent typed, and the French message for each
 mistake, shown next to the field it concerns."""
 
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +25,9 @@ _FRENCH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
 MESSAGES = {
+    "control_character": "Ce champ contient un caractère invisible qui n'est pas "
+    "accepté (caractère de contrôle, souvent ajouté par un copier-coller). "
+    "Saisissez-le de nouveau au clavier.",
     "email_missing": "Saisissez votre adresse électronique.",
     "email_invalid": "Saisissez une adresse électronique valide, par exemple "
     "prenom.nom@exemple.fr.",
@@ -58,6 +62,12 @@ UNKNOWN_DECISION_ERROR = (
 )
 
 
+def has_control_character(text: str) -> bool:
+    """Tell whether ``text`` contains a control character (NUL, tab, line break,
+    escape...), which no field of the front door may contain."""
+    return any(unicodedata.category(character) == "Cc" for character in text)
+
+
 def decision_message(code: str) -> str:
     """Return the French message of an error code of the links service."""
     return MESSAGES.get(code, UNKNOWN_DECISION_ERROR)
@@ -76,6 +86,10 @@ def new_password_errors(
     password: str, password_confirmation: str, user_inputs: list[str]
 ) -> dict[str, str]:
     """Return the messages for a new password typed twice, keyed by field."""
+    if has_control_character(password):
+        return {"password": MESSAGES["control_character"]}
+    if has_control_character(password_confirmation):
+        return {"password_confirmation": MESSAGES["control_character"]}
     if problem := password_problem(password, user_inputs):
         message = MESSAGES[problem]
         if problem == "password_weak":
@@ -175,14 +189,22 @@ class ActivationForm:
         password: str,
         password_confirmation: str,
         user_inputs: list[str] | None = None,
+        *,
+        has_confirmed_child: bool = False,
     ) -> dict[str, str]:
         """Return a French message per field in error, keyed by field name;
         ``form`` contains the errors that concern the whole form.
         ``user_inputs`` are words of the person that the password must not
-        lean on (name, identifiant)."""
+        lean on (name, identifiant). A child already confirmed, by an earlier
+        attempt that stopped before the account was stored, counts as a
+        'Oui'."""
         errors: dict[str, str] = {}
 
-        if not self.email:
+        if has_control_character(self.email):
+            errors["email"] = MESSAGES["control_character"]
+        elif has_control_character(self.email_confirmation):
+            errors["email_confirmation"] = MESSAGES["control_character"]
+        elif not self.email:
             errors["email"] = MESSAGES["email_missing"]
         elif not _EMAIL_PATTERN.match(self.email):
             errors["email"] = MESSAGES["email_invalid"]
@@ -193,7 +215,8 @@ class ActivationForm:
             password, password_confirmation, [self.email, *(user_inputs or [])]
         )
 
-        if not any(answer.choice == "oui" for answer in self.answers.values()):
+        answered_oui = any(answer.choice == "oui" for answer in self.answers.values())
+        if not answered_oui and not has_confirmed_child:
             errors["form"] = MESSAGES["no_child_confirmed"]
         errors |= birth_date_errors(self.answers)
         return errors
@@ -205,7 +228,9 @@ def birth_date_errors(answers: dict[uuid.UUID, ChildAnswer]) -> dict[str, str]:
     for link_id, answer in answers.items():
         if answer.choice != "oui":
             continue
-        if not answer.birth_date_text:
+        if has_control_character(answer.birth_date_text):
+            errors[f"naissance-{link_id}"] = MESSAGES["control_character"]
+        elif not answer.birth_date_text:
             errors[f"naissance-{link_id}"] = MESSAGES["birth_date_missing"]
         elif parse_birth_date(answer.birth_date_text) is None:
             errors[f"naissance-{link_id}"] = MESSAGES["birth_date_invalid"]

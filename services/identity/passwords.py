@@ -29,6 +29,8 @@ NOTICE_PASSWORD_LENGTH = 10
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
+# zxcvbn refuses longer passwords (ValueError beyond 72 characters).
+ZXCVBN_MAX_LENGTH = 72
 
 
 def hash_password(password: str) -> str:
@@ -38,13 +40,20 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Check ``password`` against ``password_hash``; a missing hash is checked
-    against a dummy one so the time taken does not reveal it."""
+    against a dummy one so the time taken does not reveal it. Call it from a
+    worker thread: argon2 takes tens of milliseconds of CPU."""
     try:
         return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(
             password_hash
         )
     except (VerificationError, InvalidHashError):
         return False
+
+
+def spend_verification_time(password: str) -> None:
+    """Do the argon2 work of one verification and discard the result, so that
+    a login that needs no hash takes as long as one that does."""
+    verify_password(None, password)
 
 
 def needs_rehash(password_hash: str) -> bool:
@@ -103,7 +112,10 @@ def _common_passwords() -> frozenset[str]:
 
 def estimate_strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
     """Estimate the strength of ``password`` with zxcvbn, penalising words
-    of ``user_inputs`` (the person's name, identifiant, e-mail)."""
+    of ``user_inputs`` (the person's name, identifiant, e-mail). Only the
+    first 72 characters are judged, all zxcvbn accepts: adding characters
+    never makes a password easier to guess, so the estimate of a longer one is
+    a lower bound."""
     inputs = []
     for value in filter(None, user_inputs):
         plain = unicodedata.normalize("NFKD", value).encode("ascii", "ignore").decode()
@@ -112,7 +124,7 @@ def estimate_strength(password: str, user_inputs: Sequence[str] = ()) -> Strengt
             plain.lower(),
             re.sub(r"[^a-z0-9]", "", plain.lower()),
         ]
-    score = zxcvbn(password[:MAX_PASSWORD_LENGTH], user_inputs=inputs)["score"]
+    score = zxcvbn(password[:ZXCVBN_MAX_LENGTH], user_inputs=inputs)["score"]
     return Strength(score, STRENGTH_LABELS[score])
 
 

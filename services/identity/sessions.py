@@ -91,3 +91,19 @@ async def renew(
     known before login (session fixation) opens nothing after it."""
     await destroy(pool, session)
     return await create(pool, minutes, account_id=account_id)
+
+
+async def end_others(pool: asyncpg.Pool, session: Session) -> None:
+    """End every other session of the session's account, as after a change of
+    password: a browser that knew the old password is logged out."""
+    await pool.execute(
+        "DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2",
+        session.account_id,
+        _hash(session.token),
+    )
+
+
+async def purge_expired(pool: asyncpg.Pool) -> int:
+    """Delete the sessions past their expiry; return how many."""
+    status = await pool.execute("DELETE FROM sessions WHERE expires_at <= now()")
+    return int(status.split()[-1])

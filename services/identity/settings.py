@@ -28,6 +28,12 @@ class Settings(ServiceSettings):
     )
     cookie_secure: bool = True
     session_minutes: int = Field(default=30, ge=5, le=720)
+    session_purge_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=1440,
+        description="How often the sessions past their expiry are deleted.",
+    )
 
     @classmethod
     def secret_field_names(cls) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ not, so the answer reveals nothing, and per client address with higher
 limits, because many people may share one address (a school, a mobile
 carrier's NAT)."""
 
+import hashlib
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -38,9 +39,28 @@ ADDRESS_LIMITS = Limits(
 )
 
 
+# Longer than any identifiant given out, which is a letter, a dot, at most 20
+# letters and a number. A longer one fails to log in without a database lookup.
+MAX_IDENTIFIANT_LENGTH = 64
+
+
+def is_plausible_identifiant(identifiant: str) -> bool:
+    """Tell whether a typed identifiant could be one: at most 64 characters
+    once trimmed, and none unprintable, such as NUL, which PostgreSQL rejects
+    in text."""
+    typed = identifiant.strip().lower()
+    return len(typed) <= MAX_IDENTIFIANT_LENGTH and typed.isprintable()
+
+
 def identifiant_key(identifiant: str) -> str:
-    """Return the throttle key of a typed identifiant."""
-    return "identifiant:" + identifiant.strip().lower()
+    """Return the throttle key of a typed identifiant. One that could not be
+    an identifiant is keyed by its SHA-256, so the key stays short and
+    storable and its failures are still counted."""
+    typed = identifiant.strip().lower()
+    if is_plausible_identifiant(identifiant):
+        return "identifiant:" + typed
+    digest = hashlib.sha256(typed.encode("utf-8", "surrogatepass")).hexdigest()
+    return "identifiant-sha256:" + digest
 
 
 def address_key(address: str) -> str:
@@ -60,6 +80,15 @@ def wait_after(
         return timedelta(0)
     delay = limits.first_delay * 2 ** (count - limits.free_failures)
     return max(max(failure_times) + min(delay, WINDOW) - now, timedelta(0))
+
+
+async def lock_keys(connection: asyncpg.Connection, keys: list[str]) -> None:
+    """Hold, until the transaction ends, a lock on each key, so that parallel
+    attempts on one key wait for each other's outcome instead of all passing
+    the check before any failure is counted. Every request locks its keys in
+    sorted order, so two requests cannot deadlock on these locks."""
+    for key in sorted(keys):
+        await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
 
 
 async def wait_before_login(

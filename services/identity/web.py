@@ -130,16 +130,18 @@ async def login(
         throttle.identifiant_key(identifiant): throttle.IDENTIFIANT_LIMITS,
         throttle.address_key(address): throttle.ADDRESS_LIMITS,
     }
+    if not throttle.is_plausible_identifiant(identifiant):
+        # Counted under its own key above, but never looked up or shown back.
+        identifiant = ""
 
     # The throttle is checked before any hash is computed, so that held-back
-    # attempts cost nothing and tell nothing. The lock on the identifiant makes
-    # parallel attempts wait for each other's outcome instead of all passing
-    # the check before any failure is counted.
+    # attempts cost nothing and tell nothing. Both keys stay locked until the
+    # failure is counted.
+    # NOTE: logins from one address therefore run one at a time, each for one
+    # argon2 verification; a school's shared address could queue at peak
+    # hours. Counting attempts in progress instead of locking would lift it.
     async with pool.acquire() as connection, connection.transaction():
-        await connection.execute(
-            "SELECT pg_advisory_xact_lock(hashtext($1))",
-            throttle.identifiant_key(identifiant),
-        )
+        await throttle.lock_keys(connection, list(keys))
         wait = await throttle.wait_before_login(connection, keys)
         account = None
         if not wait:
@@ -198,15 +200,19 @@ async def _check_credentials(
 ):
     """Return the account when the password (or, before activation, the
     notice's provisional password) matches, else None. An unknown identifiant
-    costs one hash too, so the time taken does not reveal it."""
-    account = await accounts.find_by_identifiant(connection, identifiant)
+    and an account not yet activated cost one argon2 verification too, so the
+    time taken reveals neither. An empty identifiant is never looked up."""
+    account = None
+    if identifiant.strip():
+        account = await accounts.find_by_identifiant(connection, identifiant)
     # argon2 takes tens of milliseconds of CPU, so it runs in a worker thread
     # instead of holding up every other request of the event loop.
     if account is None:
-        await run_in_threadpool(passwords.verify_password, None, password)
+        await run_in_threadpool(passwords.spend_verification_time, password)
         logger.info("login_failed", account_id=None)
         return None
     if account["activated_at"] is None:
+        await run_in_threadpool(passwords.spend_verification_time, password)
         ok = passwords.check_provisional_password(
             settings.notice_secret, account["account_id"], password
         )
@@ -252,16 +258,25 @@ async def activation_page(
     if account["activated_at"] is not None:
         return _redirect("/portail")
 
-    children = await _links_to_decide(links, account["responsable_id"])
+    every_link = await links.links(account["responsable_id"])
+    children = _not_confirmed(every_link)
     kept = session.data.pop(KEPT_FORM_KEY, None)
     form = ActivationForm.from_data(kept) if kept else ActivationForm.blank(children)
-    return _activation_form(request, account, children, form, {})
+    return _activation_form(request, account, every_link, form, {})
+
+
+def _not_confirmed(every_link: list[Link]) -> list[Link]:
+    return [link for link in every_link if link.state != "confirmed"]
+
+
+def _has_confirmed(every_link: list[Link]) -> bool:
+    return any(link.state == "confirmed" for link in every_link)
 
 
 def _activation_form(
     request: Request,
     account,
-    children: list[Link],
+    every_link: list[Link],
     form: ActivationForm,
     errors: dict[str, str],
 ) -> HTMLResponse:
@@ -270,7 +285,8 @@ def _activation_form(
         "activation.html",
         {
             "account": account,
-            "children": children,
+            "children": _not_confirmed(every_link),
+            "confirmed": [link for link in every_link if link.state == "confirmed"],
             "form": form,
             "errors": errors,
             "min_password_length": passwords.MIN_PASSWORD_LENGTH,
@@ -299,14 +315,15 @@ async def activate(
     if account["activated_at"] is not None:
         return _redirect("/portail")
 
-    children = await _links_to_decide(links, account["responsable_id"])
-    form = ActivationForm.read(await request.form(), children)
+    every_link = await links.links(account["responsable_id"])
+    form = ActivationForm.read(await request.form(), _not_confirmed(every_link))
     errors = form.errors(
         password,
         password_confirmation,
         [account["identifiant"], account["nom"], account["prenom"]],
+        has_confirmed_child=_has_confirmed(every_link),
     )
-    if not errors:
+    if not errors and form.choices():
         rejected = await links.decide(
             account["responsable_id"], form.choices(), screen="activation", dry_run=True
         )
@@ -317,15 +334,15 @@ async def activate(
             account_id=str(account["account_id"]),
             fields=sorted(errors),
         )
-        return _activation_form(request, account, children, form, errors)
+        return _activation_form(request, account, every_link, form, errors)
 
     session.data[PENDING_KEY] = {
         "form": form.to_data(),
-        "password_hash": passwords.hash_password(password),
+        "password_hash": await run_in_threadpool(passwords.hash_password, password),
     }
     if any(answer.choice == "non" for answer in form.answers.values()):
         return _redirect("/activation/confirmation")
-    return await _finish_activation(request, pool, links, session, account, children)
+    return await _finish_activation(request, pool, links, session, account, every_link)
 
 
 @router.get("/activation/confirmation")
@@ -340,7 +357,7 @@ async def refusal_confirmation_page(
         return _redirect("/activation")
 
     form = ActivationForm.from_data(pending["form"])
-    children = await _links_to_decide(links, account["responsable_id"])
+    children = _not_confirmed(await links.links(account["responsable_id"]))
     refused = [
         child
         for child in children
@@ -375,8 +392,8 @@ async def confirm_refusals(
         session.data.pop(PENDING_KEY)
         session.data[KEPT_FORM_KEY] = pending["form"]
         return _redirect("/activation")
-    children = await _links_to_decide(links, account["responsable_id"])
-    return await _finish_activation(request, pool, links, session, account, children)
+    every_link = await links.links(account["responsable_id"])
+    return await _finish_activation(request, pool, links, session, account, every_link)
 
 
 async def _finish_activation(
@@ -385,20 +402,23 @@ async def _finish_activation(
     links: LinksClient,
     session: sessions.Session,
     account,
-    children: list[Link],
+    every_link: list[Link],
 ) -> Response:
     pending = session.data.pop(PENDING_KEY)
     form = ActivationForm.from_data(pending["form"])
 
     # The links service applies every decision or none. If the account update
     # below then failed, the parent would log in again with the provisional
-    # password and find the same links already decided, so nothing is lost.
-    rejected = await links.decide(
-        account["responsable_id"], form.choices(), screen="activation", dry_run=False
-    )
-    if rejected:
-        errors = rejected_decision_errors(rejected)
-        return _activation_form(request, account, children, form, errors)
+    # password and find those links already decided. The form then lists only
+    # the children still to decide, and a child already confirmed counts as
+    # the « Oui » that activation needs, so e-mail and password finish it.
+    if choices := form.choices():
+        rejected = await links.decide(
+            account["responsable_id"], choices, screen="activation", dry_run=False
+        )
+        if rejected:
+            errors = rejected_decision_errors(rejected)
+            return _activation_form(request, account, every_link, form, errors)
 
     async with pool.acquire() as connection:
         await accounts.activate(
@@ -444,6 +464,13 @@ def register_error_pages(app) -> None:
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:
         logger.warning("csrf_rejected", path=request.url.path)
+        session = request.state.session
+        if session.is_new:
+            # A form posted without the session cookie, as from another site,
+            # got a session of its own. Its cookie must not replace the
+            # browser's, which may open a live session.
+            await sessions.destroy(_pool(request), session)
+            request.state.keep_cookie = True
         return _render(
             request, "erreur.html", {"message": FORM_EXPIRED}, status_code=403
         )

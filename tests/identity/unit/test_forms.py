@@ -22,6 +22,9 @@ def make_link(prenom: str) -> Link:
     )
 
 
+FIELDS_OF_PASSWORD = ("password", "password_confirmation")
+
+
 def filled_form(links: list[Link], **overrides: str) -> FormData:
     fields = {
         "email": "parent@exemple.fr",
@@ -114,6 +117,52 @@ def test_confirmed_child_needs_a_real_date():
     errors = form.errors("une phrase assez longue", "une phrase assez longue")
 
     assert errors == {field: MESSAGES["birth_date_invalid"]}
+
+
+@pytest.mark.parametrize("field", ["email", "email_confirmation", "naissance"])
+def test_control_character_in_a_text_field_is_reported_on_it(field):
+    links = [make_link("Awa")]
+    if field == "naissance":
+        field = f"naissance-{links[0].link_id}"
+        typed = "14/03/\x002013"
+    else:
+        typed = "a\x00b@exemple.fr"
+    form = ActivationForm.read(filled_form(links, **{field: typed}), links)
+
+    errors = form.errors("une phrase assez longue", "une phrase assez longue")
+
+    assert errors[field] == MESSAGES["control_character"]
+
+
+@pytest.mark.parametrize("field", ["password", "password_confirmation"])
+def test_control_character_in_a_password_is_reported_on_it(field):
+    links = [make_link("Awa")]
+    passwords = dict.fromkeys(FIELDS_OF_PASSWORD, "une phrase assez longue")
+    passwords[field] = "une phrase\x00assez longue"
+    form = ActivationForm.read(filled_form(links), links)
+
+    errors = form.errors(passwords["password"], passwords["password_confirmation"])
+
+    assert errors == {field: MESSAGES["control_character"]}
+
+
+def test_child_confirmed_before_counts_as_oui():
+    form = ActivationForm.read(filled_form([]), [])
+
+    errors = form.errors(
+        "une phrase assez longue", "une phrase assez longue", has_confirmed_child=True
+    )
+
+    assert errors == {}
+    assert form.choices() == []
+
+
+def test_no_child_at_all_is_still_rejected():
+    form = ActivationForm.read(filled_form([]), [])
+
+    errors = form.errors("une phrase assez longue", "une phrase assez longue")
+
+    assert errors == {"form": MESSAGES["no_child_confirmed"]}
 
 
 def test_form_survives_the_session_round_trip():

@@ -65,3 +65,17 @@ def test_mismatched_confirmation_is_reported_on_its_field():
     )
 
     assert errors == {"password_confirmation": MESSAGES["password_mismatch"]}
+
+
+@pytest.mark.parametrize("length", [72, 73, 100, 128])
+def test_password_longer_than_zxcvbn_accepts_is_judged(length):
+    password = ("tortue vélo nuage quarante-deux " * 5)[:length]
+
+    assert password_problem(password) is None
+    assert estimate_strength(password).label in STRENGTH_LABELS
+
+
+def test_long_password_is_judged_on_its_beginning():
+    weak_start = "a" * 72 + "tortue vélo nuage 42"
+
+    assert password_problem(weak_start) == "password_weak"

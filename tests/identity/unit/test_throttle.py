@@ -5,8 +5,10 @@ import pytest
 from services.identity.throttle import (
     ADDRESS_LIMITS,
     IDENTIFIANT_LIMITS,
+    MAX_IDENTIFIANT_LENGTH,
     address_key,
     identifiant_key,
+    lock_keys,
     wait_after,
     wait_message,
 )
@@ -71,3 +73,45 @@ def test_identifiant_key_ignores_case_and_blanks():
 )
 def test_wait_message_gives_the_duration(wait, text):
     assert text in wait_message(wait)
+
+
+@pytest.mark.parametrize(
+    "typed", ["a" * 3000, "a.dupont1\x00", "a.dupont1\x00" + "b" * 100]
+)
+def test_identifiant_that_cannot_be_one_gets_a_short_storable_key(typed):
+    key = identifiant_key(typed)
+
+    assert len(key) <= 100
+    assert key.isprintable()
+    assert key != identifiant_key(typed + "x")
+    assert key == identifiant_key(typed.upper())
+
+
+def test_identifiant_of_the_longest_allowed_length_keeps_its_key():
+    typed = "a." + "b" * (MAX_IDENTIFIANT_LENGTH - 2)
+
+    assert identifiant_key(typed) == "identifiant:" + typed
+
+
+class RecordingConnection:
+    """Fake asyncpg connection that records the arguments of each query."""
+
+    def __init__(self):
+        self.executed: list[tuple] = []
+
+    async def execute(self, query: str, *args) -> str:
+        self.executed.append((query, *args))
+        return "SELECT 1"
+
+
+async def test_keys_are_locked_in_the_same_order_whatever_their_order():
+    keys = [address_key("203.0.113.7"), identifiant_key("a.dupont1")]
+    first, second = RecordingConnection(), RecordingConnection()
+
+    await lock_keys(first, keys)
+    await lock_keys(second, list(reversed(keys)))
+
+    locked = [arguments[1] for arguments in first.executed]
+    assert sorted(locked) == sorted(keys)
+    assert locked == [arguments[1] for arguments in second.executed]
+    assert all("pg_advisory_xact_lock" in query for query, _ in first.executed)

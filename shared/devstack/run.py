@@ -91,13 +91,16 @@ def main(argv: list[str] | None = None) -> int:
         stack.start()
         stack.start_services(*DAEMONS)
         stack.run_importer(arguments.academie, export_folders)
-        notices = demo_notices(stack) + stack.run_command(
+        demo_ids = {f"({responsable_id})" for responsable_id, _ in DEMO_RESPONSABLES}
+        others = stack.run_command(
             "identity",
             "notices",
             "--limit",
-            str(arguments.notices),
+            str(arguments.notices + len(DEMO_RESPONSABLES)),
             log_name="identity-notices",
-        )
+        ).splitlines()
+        others = [line for line in others if line.split()[-1] not in demo_ids]
+        notices = demo_notices(stack) + "\n".join(others[: arguments.notices])
         print_summary(stack, notices)
         watch_services(stack)
     except DevstackError as exc:

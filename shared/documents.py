@@ -41,10 +41,12 @@ def describe_raw_payloads(
     document: dict[str, Any], name: str, adapter: TypeAdapter
 ) -> None:
     """Give ``adapter``'s schema, under ``name``, to the messages of an
-    AsyncAPI ``document`` whose consumers take the raw message: those read
-    and validate the body themselves, so that an unreadable message is logged
-    and skipped instead of redelivered forever, and FastStream therefore finds
-    no payload type to describe."""
+    AsyncAPI ``document`` whose consumers take the raw message.
+
+    Those consumers read and validate the body themselves, so that an
+    unreadable message is logged and skipped instead of redelivered forever.
+    FastStream therefore finds no payload type to describe.
+    """
     schema = adapter.json_schema(ref_template="#/components/schemas/{model}")
     components = document["components"]
     components["schemas"].update(schema.pop("$defs", {}))

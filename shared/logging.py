@@ -13,7 +13,7 @@ correlation_id_var: ContextVar[str | None] = ContextVar("correlation_id", defaul
 
 
 # Correlation ids come from clients and are logged and stored: only short,
-# plain values are kept, so that nobody can forge or pad audit entries.
+# plain values are kept, so that a client cannot forge or pad audit entries.
 _CORRELATION_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 

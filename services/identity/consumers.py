@@ -6,20 +6,18 @@ from collections.abc import Callable
 import asyncpg
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
-from pydantic import TypeAdapter, ValidationError
 
 from services.identity import accounts
-from shared.contracts import ImportEvent, Topic
+from shared.consuming import read_import_message
+from shared.contracts import Topic
 from shared.contracts.events import ResponsableImported
 from shared.inbox import first_delivery
-from shared.kafka import CORRELATION_HEADER, event_id_from_headers
-from shared.logging import correlation_id_var, get_logger
+from shared.logging import get_logger
 
 logger = get_logger(__name__)
 
 GROUP_ID = "identity"
 CONSUMER = "identity.responsables"
-_import_event = TypeAdapter(ImportEvent)
 
 
 def register_consumers(broker: KafkaBroker, pool: Callable[[], asyncpg.Pool]) -> None:
@@ -35,29 +33,16 @@ def register_consumers(broker: KafkaBroker, pool: Callable[[], asyncpg.Pool]) ->
     async def on_responsable(message: KafkaMessage) -> None:
         """Provision an account for each new responsable record; a removed
         record keeps its account, which simply shows no child."""
-        headers = {key: str(value) for key, value in message.headers.items()}
-        correlation_id_var.set(headers.get(CORRELATION_HEADER))
-        raw = message.raw_message
-        log = logger.bind(
-            topic=raw.topic,
-            partition=raw.partition,
-            offset=raw.offset,
-            message_id=headers.get("ce_id"),
-        )
-        try:
-            event_id = event_id_from_headers(headers)
-            event = _import_event.validate_json(message.body)
-        except (ValueError, ValidationError) as exc:
-            # NOTE: skipped messages are only in the logs; a dead-letter topic
-            # would let an operator replay them once the producer is fixed.
-            log.error("import_message_rejected", error=str(exc))
+        read = read_import_message(message, logger)
+        if read is None:
             return
+        event, log = read.event, read.log
         if not isinstance(event, ResponsableImported):
             return
 
         async with pool().acquire() as connection, connection.transaction():
             if not await first_delivery(
-                connection, consumer=CONSUMER, event_id=event_id
+                connection, consumer=CONSUMER, event_id=read.event_id
             ):
                 return
             created = await accounts.provision_account(connection, event)

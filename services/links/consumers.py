@@ -5,13 +5,12 @@ record of its id (see ``shared.inbox``)."""
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-import structlog
 from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
-from pydantic import TypeAdapter, ValidationError
 
 from services.links import handlers
-from shared.contracts import ImportEvent, Topic
+from shared.consuming import read_import_message
+from shared.contracts import Topic
 from shared.contracts.events import (
     EleveImported,
     EleveRemoved,
@@ -19,13 +18,11 @@ from shared.contracts.events import (
     ResponsableRemoved,
 )
 from shared.inbox import first_delivery
-from shared.kafka import CORRELATION_HEADER, event_id_from_headers
-from shared.logging import correlation_id_var, get_logger
+from shared.logging import get_logger
 
 logger = get_logger(__name__)
 
 GROUP_ID = "links"
-_import_event = TypeAdapter(ImportEvent)
 
 _APPLY = {
     ResponsableImported: handlers.apply_responsable_imported,
@@ -74,33 +71,15 @@ def register_consumers(
 async def _apply_import_message(
     pool: asyncpg.Pool, message: KafkaMessage, consumer: str
 ) -> None:
-    headers = {key: str(value) for key, value in message.headers.items()}
-    correlation_id_var.set(headers.get(CORRELATION_HEADER))
-    raw = message.raw_message
-    log = logger.bind(
-        consumer=consumer,
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        message_id=headers.get("ce_id"),
-    )
-    structlog.contextvars.bind_contextvars(
-        correlation_id=headers.get(CORRELATION_HEADER)
-    )
-
-    try:
-        event_id = event_id_from_headers(headers)
-        event = _import_event.validate_json(message.body)
-    except (ValueError, ValidationError) as exc:
-        # Redelivering a message that can never be parsed would block its
-        # partition; it is logged and skipped.
-        # NOTE: skipped messages are only in the logs; a dead-letter topic
-        # would let an operator replay them once the producer is fixed.
-        log.error("import_message_rejected", error=str(exc))
+    read = read_import_message(message, logger, consumer=consumer)
+    if read is None:
         return
+    event, log = read.event, read.log
 
     async with pool.acquire() as connection, connection.transaction():
-        if not await first_delivery(connection, consumer=consumer, event_id=event_id):
+        if not await first_delivery(
+            connection, consumer=consumer, event_id=read.event_id
+        ):
             log.debug("import_message_already_applied")
             return
         await _APPLY[type(event)](connection, event)

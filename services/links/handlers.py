@@ -1,10 +1,11 @@
 """Use cases of the links service. Each runs inside the caller's transaction
 and writes its events to the outbox in that same transaction."""
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import get_args
+from typing import Literal, get_args
 
 import asyncpg
 
@@ -93,8 +94,8 @@ async def apply_eleve_imported(
 ) -> None:
     """Store a pupil and reconcile the links that the event's source gives.
 
-    A link new to the pupil starts ``proposed`` (emits ``link.proposed``); a
-    link already there keeps its state, whichever source brought it first; a
+    A link new to the pupil starts ``proposed`` (emits ``link.proposed``). A
+    link already there keeps its state, whichever source brought it first. A
     link of the same source that the event no longer names is removed (emits
     ``link.removed``). Links from another source are left to that source.
 
@@ -202,31 +203,14 @@ async def _carry_over_confirmation(
     screen = await repository.last_confirmation_screen(connection, former["link_id"])
     if screen not in get_args(Screen):
         screen = "activation"
-    await repository.set_link_state(connection, link["link_id"], LinkState.CONFIRMED)
-    await repository.record_decision(
+    await _confirm_without_decision(
         connection,
-        link_id=link["link_id"],
-        responsable_id=link["responsable_id"],
-        eleve_id=link["eleve_id"],
-        decision="confirm",
-        screen=SOURCE_CHANGE_SCREEN,
-        previous_state=LinkState.PROPOSED,
-        new_state=LinkState.CONFIRMED,
-        correlation_id=correlation_id_var.get(),
-    )
-    await _publish(
-        connection,
-        link["eleve_id"],
-        LinkConfirmed(
-            academie=link["academie"],
-            link_id=link["link_id"],
-            eleve_id=link["eleve_id"],
-            responsable_id=link["responsable_id"],
-            occurred_at=now,
-            screen=screen,
-            origin="source_change",
-            carried_over_from=former["link_id"],
-        ),
+        link,
+        now=now,
+        audit_screen=SOURCE_CHANGE_SCREEN,
+        event_screen=screen,
+        origin="source_change",
+        carried_over_from=former["link_id"],
     )
     logger.info(
         "link_confirmation_carried_over",
@@ -293,7 +277,7 @@ async def decide(
     so that dry runs cannot be used to guess dates), and the errors are
     returned. Otherwise each link that changes state is audited and emits
     ``link.confirmed``, ``link.refused`` or, when a refused link is
-    confirmed, ``link.refusal_withdrawn``; a decision that repeats the
+    confirmed, ``link.refusal_withdrawn``. A decision that repeats the
     current state changes nothing. Raises ``LinkNotFound`` for a link id
     that is not one of the responsable's.
     """
@@ -486,30 +470,13 @@ async def confirm_links_of_activated_account(
         connection, responsable_id
     )
     for row in rows:
-        await repository.set_link_state(connection, row["link_id"], LinkState.CONFIRMED)
-        await repository.record_decision(
+        await _confirm_without_decision(
             connection,
-            link_id=row["link_id"],
-            responsable_id=responsable_id,
-            eleve_id=row["eleve_id"],
-            decision="confirm",
-            screen=ROLLOUT_SCREEN,
-            previous_state=LinkState.PROPOSED,
-            new_state=LinkState.CONFIRMED,
-            correlation_id=correlation_id_var.get(),
-        )
-        await _publish(
-            connection,
-            row["eleve_id"],
-            LinkConfirmed(
-                academie=row["academie"],
-                link_id=row["link_id"],
-                eleve_id=row["eleve_id"],
-                responsable_id=responsable_id,
-                occurred_at=now,
-                screen="activation",
-                origin="rollout",
-            ),
+            row,
+            now=now,
+            audit_screen=ROLLOUT_SCREEN,
+            event_screen="activation",
+            origin="rollout",
         )
     return len(rows)
 
@@ -551,5 +518,46 @@ def _decision_event(
             civilite=row["civilite"] or "",
             nom=row["responsable_nom"] or "",
             prenom=row["responsable_prenom"] or "",
+        ),
+    )
+
+
+async def _confirm_without_decision(
+    connection: asyncpg.Connection,
+    link: asyncpg.Record,
+    *,
+    now: datetime,
+    audit_screen: str,
+    event_screen: Screen,
+    origin: Literal["rollout", "source_change"],
+    carried_over_from: uuid.UUID | None = None,
+) -> None:
+    """Confirm a proposed link that no parent decided on this time (rollout,
+    or a confirmation carried over from another source), audit it under
+    ``audit_screen`` and emit ``link.confirmed`` with its ``origin``."""
+    await repository.set_link_state(connection, link["link_id"], LinkState.CONFIRMED)
+    await repository.record_decision(
+        connection,
+        link_id=link["link_id"],
+        responsable_id=link["responsable_id"],
+        eleve_id=link["eleve_id"],
+        decision="confirm",
+        screen=audit_screen,
+        previous_state=LinkState.PROPOSED,
+        new_state=LinkState.CONFIRMED,
+        correlation_id=correlation_id_var.get(),
+    )
+    await _publish(
+        connection,
+        link["eleve_id"],
+        LinkConfirmed(
+            academie=link["academie"],
+            link_id=link["link_id"],
+            eleve_id=link["eleve_id"],
+            responsable_id=link["responsable_id"],
+            occurred_at=now,
+            screen=event_screen,
+            origin=origin,
+            carried_over_from=carried_over_from,
         ),
     )

@@ -1,6 +1,6 @@
-"""Server-side browser sessions. The cookie holds a random token; the database
-holds its SHA-256, the account once logged in, the CSRF token of the session's
-forms and the data of a form in progress."""
+"""Server-side browser sessions. The cookie contains a random token. The
+database stores its SHA-256, the account once logged in, the CSRF token of the
+session's forms and the data of a form in progress."""
 
 import hashlib
 import json

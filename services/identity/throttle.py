@@ -3,7 +3,7 @@
 each further failure, and at most 25 failures in 24 hours.
 
 Failures are counted per identifiant as typed, whether an account has it or
-not, so the answer reveals nothing, and per client address with higher
+not, so the response reveals nothing, and per client address with higher
 limits, because many people may share one address (a school, a mobile
 carrier's NAT)."""
 

@@ -122,7 +122,7 @@ async def login(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Log in with an identifiant and the account's password, or its notice's
-    provisional password before activation. The answer is the same whether
+    provisional password before activation. The response is the same whether
     the identifiant exists or not."""
     _check_csrf(session, csrf_token)
     address = request.client.host if request.client else "inconnue"
@@ -458,7 +458,7 @@ async def portal(
 
 
 def register_error_pages(app) -> None:
-    """Answer a CSRF failure or an unavailable links service with a French page
+    """Render a French page for a CSRF failure or an unavailable links service
     instead of a stack trace."""
 
     @app.exception_handler(CsrfRejected)

@@ -1,4 +1,4 @@
-"""What a full import of one scope (académie, source, UAI) changes compared
+"""Changes of a full import of one scope (académie, source, UAI), compared
 with what the importer last published.
 
 Pupils belong to one scope. A responsable may belong to several scopes of a

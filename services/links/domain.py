@@ -59,7 +59,7 @@ class BirthDateThrottle:
     """Limits on wrong birth dates, so that a date cannot be found by trying
     every day of a year: at most ``per_responsable`` wrong dates by one
     responsable within ``responsable_window``, and ``per_eleve`` wrong dates for
-    one pupil (whoever typed them) within ``eleve_window``."""
+    one pupil (typed by any responsable) within ``eleve_window``."""
 
     per_responsable: int = 5
     responsable_window: timedelta = timedelta(hours=1)

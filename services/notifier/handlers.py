@@ -139,9 +139,9 @@ async def handle_account_message(
     """Queue the mail of one account message, once per event id. A message
     that expired before it was consumed, a code no longer valid, is recorded
     as processed without a mail."""
-    # NOTE: the expiry is checked here only. A mail queued in time but held
-    # back by an SMTP outage is still sent late, because the mail queue keeps
-    # no expiry; an expires_at column checked by the sender would fix it.
+    # NOTE: the expiry is checked here only, because the mail queue keeps no
+    # expiry. A mail queued in time but held back by an SMTP outage is still
+    # sent late. An expires_at column checked by the sender would fix it.
     expiry = expires_at(message)
     mail = None
     if expiry is None or expiry > now:

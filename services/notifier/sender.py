@@ -171,8 +171,8 @@ class MailSender:
     ) -> None:
         """Keep a mail that failed for a temporary reason queued for a later
         attempt, with a WARNING once it has waited longer than the alert
-        threshold, or park it once it has waited longer than the maximum age,
-        as a mail server bounces a message it could not deliver for days."""
+        threshold. Park it once it has waited longer than the maximum age, as
+        a mail server bounces a message it could not deliver for days."""
         age_seconds = (self._clock() - claim.queued.queued_at).total_seconds()
         if age_seconds >= self._retry_max_age_seconds:
             reason = (
@@ -196,7 +196,8 @@ class MailSender:
         )
         await claim.mark_for_retry(error=error, delay_seconds=delay)
         if age_seconds >= self._delay_alert_after_seconds:
-            # Repeated at each retry, so at most once per maximum retry delay.
+            # Repeated at each retry. With the default settings the delay has
+            # reached its 1 h cap before the 4 h threshold, so this is hourly.
             log.warning(
                 "mail_delivery_delayed",
                 error=error,

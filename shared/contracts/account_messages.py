@@ -1,4 +1,4 @@
-"""Account messages the identity service asks the notifier to send: one-time
+"""Account messages the identity service requests the notifier to send: one-time
 codes, e-mail verification, password reset and activation confirmation.
 
 They travel on ``Topic.IDENTITY_MESSAGES``, keyed by ``account_id`` so that one

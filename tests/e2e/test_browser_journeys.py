@@ -66,7 +66,7 @@ async def test_parent_journeys_in_browser(sample_system, page):
     margaux = page.locator("fieldset.child", has_text="Margaux")
     await expect(jules.get_by_text("Établissement 0999101E, classe 3A")).to_be_visible()
     await jules.get_by_label("Date de naissance de Jules").fill("13/11/2011")
-    # The radio buttons answer to the arrow keys, for parents without a mouse.
+    # The radio buttons respond to the arrow keys, for parents without a mouse.
     await margaux.get_by_label("Oui", exact=True).focus()
     await page.keyboard.press("ArrowRight")
     await expect(margaux.get_by_label("Non", exact=True)).to_be_checked()

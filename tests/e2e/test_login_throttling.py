@@ -1,5 +1,5 @@
 """Login throttling: after 5 failures the identifiant waits more than a
-minute, before any password is checked, with the same answer whether an
+minute, before any password is checked, with the same response whether an
 account has the identifiant or not."""
 
 import asyncio
@@ -18,9 +18,7 @@ OTHER_RESPONSABLE = "siecle:7100062"
 UNKNOWN = "personne.inexistante42"
 
 
-async def test_sixth_attempt_is_held_back_even_with_the_right_password(
-    sample_system, new_client
-):
+async def test_sixth_attempt_held_back_even_if_right(sample_system, new_client):
     identifiant, provisional = sample_system.notice(RESPONSABLE)
     client = new_client()
 

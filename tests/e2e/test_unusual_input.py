@@ -1,5 +1,5 @@
 """Input no parent types on purpose (control characters, very long values,
-forms posted from another site) gets a clear answer, never a server error.
+forms posted from another site) gets a clear response, never a server error.
 An activation stopped half-way can be finished."""
 
 from datetime import date, datetime

@@ -25,7 +25,7 @@ def make_link(prenom: str, state: str) -> Link:
     )
 
 
-def test_blank_form_defaults_to_non_for_a_refused_child():
+def test_refused_child_defaults_to_non():
     proposed, refused = make_link("Rémi", "proposed"), make_link("Léa", "refused")
 
     form = ChildrenForm.blank([proposed, refused])
@@ -45,7 +45,7 @@ def test_changes_skip_a_refusal_already_made():
     assert [(c.link_id, c.decision) for c in changes] == [(proposed.link_id, "refuse")]
 
 
-def test_oui_confirms_a_refused_child_with_its_birth_date():
+def test_oui_confirms_refused_child():
     refused = make_link("Léa", "refused")
     data = FormData(
         {

@@ -120,7 +120,7 @@ def test_confirmed_child_needs_a_real_date():
 
 
 @pytest.mark.parametrize("field", ["email", "email_confirmation", "naissance"])
-def test_control_character_in_a_text_field_is_reported_on_it(field):
+def test_control_character_in_text_field(field):
     links = [make_link("Awa")]
     if field == "naissance":
         field = f"naissance-{links[0].link_id}"
@@ -135,7 +135,7 @@ def test_control_character_in_a_text_field_is_reported_on_it(field):
 
 
 @pytest.mark.parametrize("field", ["password", "password_confirmation"])
-def test_control_character_in_a_password_is_reported_on_it(field):
+def test_control_character_in_password(field):
     links = [make_link("Awa")]
     passwords = dict.fromkeys(FIELDS_OF_PASSWORD, "une phrase assez longue")
     passwords[field] = "une phrase\x00assez longue"

@@ -44,7 +44,7 @@ def test_wait_runs_from_the_last_failure():
     )
 
 
-def test_twenty_fifth_failure_blocks_until_the_day_is_over():
+def test_25th_failure_blocks_for_the_day():
     first = NOW - timedelta(hours=3)
     times = [first] + failures(24)
 
@@ -78,7 +78,7 @@ def test_wait_message_gives_the_duration(wait, text):
 @pytest.mark.parametrize(
     "typed", ["a" * 3000, "a.dupont1\x00", "a.dupont1\x00" + "b" * 100]
 )
-def test_identifiant_that_cannot_be_one_gets_a_short_storable_key(typed):
+def test_invalid_identifiant_gets_short_key(typed):
     key = identifiant_key(typed)
 
     assert len(key) <= 100
@@ -87,7 +87,7 @@ def test_identifiant_that_cannot_be_one_gets_a_short_storable_key(typed):
     assert key == identifiant_key(typed.upper())
 
 
-def test_identifiant_of_the_longest_allowed_length_keeps_its_key():
+def test_longest_identifiant_keeps_its_key():
     typed = "a." + "b" * (MAX_IDENTIFIANT_LENGTH - 2)
 
     assert identifiant_key(typed) == "identifiant:" + typed
@@ -104,7 +104,7 @@ class RecordingConnection:
         return "SELECT 1"
 
 
-async def test_keys_are_locked_in_the_same_order_whatever_their_order():
+async def test_keys_locked_in_sorted_order():
     keys = [address_key("203.0.113.7"), identifiant_key("a.dupont1")]
     first, second = RecordingConnection(), RecordingConnection()
 

@@ -56,10 +56,13 @@ def wait_until(condition: Callable[[], bool], what: str) -> None:
 
 
 def json_lines(path: Path) -> list[dict]:
-    """Return the log lines of ``path`` as objects; fails on a line that is
-    not one JSON object."""
+    """Return the complete log lines of ``path`` as objects. Fails on a
+    line that is not one JSON object."""
     entries = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    text = path.read_text(encoding="utf-8")
+    # A running service may be half-way through writing its last line.
+    complete = text[: text.rfind("\n") + 1]
+    for number, line in enumerate(complete.splitlines(), 1):
         if not line.strip():
             continue
         try:

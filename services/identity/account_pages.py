@@ -68,7 +68,7 @@ async def actions_page(
     account = await _activated_account(pool, session)
     if account is None:
         return _login_or_activation(session)
-    pending = await _links_to_decide(links, account["responsable_id"])
+    pending = await _links_to_decide(links, account["responsable_ids"])
     return _render(
         request,
         "page_intermediaire.html",
@@ -89,7 +89,7 @@ async def children_page(
     account = await _activated_account(pool, session)
     if account is None:
         return _login_or_activation(session)
-    children = await _links_to_decide(links, account["responsable_id"])
+    children = await _links_to_decide(links, account["responsable_ids"])
     if not children:
         return _redirect(ACTIONS_PAGE)
     kept = session.data.pop(CHILDREN_KEPT_KEY, None)
@@ -120,13 +120,13 @@ async def decide_children(
     account = await _activated_account(pool, session)
     if account is None:
         return _login_or_activation(session)
-    children = await _links_to_decide(links, account["responsable_id"])
+    children = await _links_to_decide(links, account["responsable_ids"])
     form = ChildrenForm.read(await request.form(), children)
     errors = form.errors()
     changes = form.changes(children)
     if not errors and changes:
-        rejected = await links.decide(
-            account["responsable_id"],
+        rejected = await links.decide_all(
+            children,
             changes,
             screen="page_intermediaire",
             dry_run=True,
@@ -157,7 +157,7 @@ async def children_confirmation_page(
     pending = session.data.get(CHILDREN_PENDING_KEY)
     if account is None or pending is None:
         return _redirect(ACTIONS_PAGE)
-    children = await _links_to_decide(links, account["responsable_id"])
+    children = await _links_to_decide(links, account["responsable_ids"])
     refusing = {
         change.link_id
         for change in ChildrenForm.from_data(pending).changes(children)
@@ -189,7 +189,7 @@ async def confirm_children_refusals(
     if action != "valider":
         session.data[CHILDREN_KEPT_KEY] = session.data.pop(CHILDREN_PENDING_KEY)
         return _redirect(CHILDREN_PAGE)
-    children = await _links_to_decide(links, account["responsable_id"])
+    children = await _links_to_decide(links, account["responsable_ids"])
     return await _apply_children_choices(request, links, session, account, children)
 
 
@@ -198,8 +198,8 @@ async def _apply_children_choices(
 ) -> Response:
     form = ChildrenForm.from_data(session.data.pop(CHILDREN_PENDING_KEY))
     changes = form.changes(children)
-    rejected = await links.decide(
-        account["responsable_id"], changes, screen="page_intermediaire", dry_run=False
+    rejected = await links.decide_all(
+        children, changes, screen="page_intermediaire", dry_run=False
     )
     if rejected:
         errors = rejected_decision_errors(rejected)
@@ -263,7 +263,7 @@ async def account_page(
 async def _account_page(
     request, links, session, account, errors: dict[str, str], status_code: int = 200
 ) -> Response:
-    children = await _confirmed_children(links, account["responsable_id"])
+    children = await _confirmed_children(links, account["responsable_ids"])
     return _render(
         request,
         "mon_compte.html",
@@ -279,9 +279,9 @@ async def _account_page(
     )
 
 
-async def _confirmed_children(links, responsable_id: str) -> list[Link]:
+async def _confirmed_children(links, responsable_ids) -> list[Link]:
     return [
-        link for link in await links.links(responsable_id) if link.state == "confirmed"
+        link for link in await links.links(responsable_ids) if link.state == "confirmed"
     ]
 
 
@@ -380,7 +380,7 @@ async def ask_account_refusal(
     account = await _activated_account(pool, session)
     if account is None:
         return _login_or_activation(session)
-    children = await _confirmed_children(links, account["responsable_id"])
+    children = await _confirmed_children(links, account["responsable_ids"])
     child = _child_with_id(children, link_id)
     if len(children) == 1:
         logger.info(
@@ -412,7 +412,7 @@ async def account_refusal_page(
     link_id = session.data.get(ACCOUNT_REFUSAL_KEY)
     if account is None or link_id is None:
         return _redirect(ACCOUNT_PAGE)
-    children = await _confirmed_children(links, account["responsable_id"])
+    children = await _confirmed_children(links, account["responsable_ids"])
     child = _child_with_id(children, link_id)
     return _render(
         request,
@@ -438,12 +438,12 @@ async def confirm_account_refusal(
     if account is None or link_id is None or action != "valider":
         return _redirect(ACCOUNT_PAGE)
 
-    children = await _confirmed_children(links, account["responsable_id"])
+    children = await _confirmed_children(links, account["responsable_ids"])
     child = _child_with_id(children, link_id)
     codes = ["last_confirmed_link"] if len(children) == 1 else []
     if not codes:
-        rejected = await links.decide(
-            account["responsable_id"],
+        rejected = await links.decide_all(
+            children,
             [Choice(child.link_id, "refuse")],
             screen="mon_compte",
             dry_run=False,

@@ -30,7 +30,8 @@ async def provision_account(
     updated = await connection.fetchval(
         """
         UPDATE accounts SET civilite = $2, nom = $3, prenom = $4,
-                            source_email = $5, academie = $6, updated_at = now()
+                            source_email = $5, academie = $6, source_mobile = $7,
+                            updated_at = now()
         WHERE responsable_id = $1
         RETURNING true
         """,
@@ -40,6 +41,7 @@ async def provision_account(
         event.prenom,
         event.email,
         event.academie,
+        event.telephone_portable,
     )
     if updated:
         return False
@@ -57,13 +59,14 @@ async def provision_account(
     while f"{base}{number}" in taken:
         number += 1
 
+    account_id = uuid.uuid4()
     await connection.execute(
         """
         INSERT INTO accounts (account_id, identifiant, responsable_id, academie,
-                              civilite, nom, prenom, source_email)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                              civilite, nom, prenom, source_email, source_mobile)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
         """,
-        uuid.uuid4(),
+        account_id,
         f"{base}{number}",
         event.responsable_id,
         event.academie,
@@ -71,25 +74,42 @@ async def provision_account(
         event.nom,
         event.prenom,
         event.email,
+        event.telephone_portable,
+    )
+    await connection.execute(
+        "INSERT INTO account_responsables (responsable_id, account_id) VALUES ($1, $2)",
+        event.responsable_id,
+        account_id,
     )
     return True
+
+
+# An account with the responsable records it holds, oldest first.
+_ACCOUNT_SELECT = """
+    SELECT accounts.*,
+           ARRAY(SELECT held.responsable_id FROM account_responsables held
+                 WHERE held.account_id = accounts.account_id
+                 ORDER BY held.added_at, held.responsable_id) AS responsable_ids
+    FROM accounts
+"""
 
 
 async def find_by_identifiant(
     connection: asyncpg.Connection, identifiant: str
 ) -> asyncpg.Record | None:
-    """Return the account with this identifiant, compared case-insensitively."""
+    """Return the account with this identifiant, compared case-insensitively,
+    with the ``responsable_ids`` it holds."""
     return await connection.fetchrow(
-        "SELECT * FROM accounts WHERE identifiant = lower($1)", identifiant.strip()
+        _ACCOUNT_SELECT + "WHERE identifiant = lower($1)", identifiant.strip()
     )
 
 
 async def get_account(
     connection: asyncpg.Connection, account_id: uuid.UUID
 ) -> asyncpg.Record | None:
-    """Return the account with this id."""
+    """Return the account with this id, with the ``responsable_ids`` it holds."""
     return await connection.fetchrow(
-        "SELECT * FROM accounts WHERE account_id = $1", account_id
+        _ACCOUNT_SELECT + "WHERE account_id = $1", account_id
     )
 
 

@@ -26,6 +26,7 @@ from shared.observability import (
     instrument_app,
     observability_router,
 )
+from shared.outbox import OutboxRelay
 
 logger = get_logger(__name__)
 
@@ -130,6 +131,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.pool = await create_pool(settings.database_url, SCHEMA)
     app.state.links = LinksClient(settings.links_url, settings.links_token)
+    # Publishes the account messages (codes, reset and verification links)
+    # that the pages write to identity's outbox.
+    relay = OutboxRelay(app.state.pool, settings.kafka_bootstrap_servers, schema=SCHEMA)
+    await relay.start()
     await app.state.broker.start()
     purge = asyncio.create_task(
         purge_expired_sessions(
@@ -144,6 +149,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await purge
         await app.state.broker.stop()
+        await relay.stop()
         await app.state.links.close()
         await app.state.pool.close()
         logger.info("identity_stopped")

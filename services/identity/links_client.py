@@ -1,6 +1,8 @@
 """Client of the links service's internal API."""
 
+import asyncio
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -25,6 +27,7 @@ class Link:
     prenom: str
     uai: str
     classe: str
+    responsable_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -50,8 +53,15 @@ class LinksClient:
         """Close the connections."""
         await self._client.aclose()
 
-    async def links(self, responsable_id: str) -> list[Link]:
-        """Return the responsable's links, whatever their state."""
+    async def links(self, responsable_ids: Sequence[str]) -> list[Link]:
+        """Return the links of every one of the responsable records, whatever
+        their state, record by record in the order given."""
+        per_record = await asyncio.gather(
+            *(self._record_links(responsable_id) for responsable_id in responsable_ids)
+        )
+        return [link for record_links in per_record for link in record_links]
+
+    async def _record_links(self, responsable_id: str) -> list[Link]:
         response = await self._request(
             "GET", f"/internal/responsables/{responsable_id}/links"
         )
@@ -65,9 +75,44 @@ class LinksClient:
                 prenom=item["eleve"]["prenom"],
                 uai=item["eleve"]["uai"],
                 classe=item["eleve"]["classe"],
+                responsable_id=responsable_id,
             )
             for item in response.json()
         ]
+
+    async def decide_all(
+        self,
+        every_link: Sequence[Link],
+        choices: list[Choice],
+        *,
+        screen: str,
+        dry_run: bool,
+    ) -> dict[uuid.UUID, str]:
+        """Check, and unless ``dry_run`` apply, choices on links that may
+        belong to several responsable records of one account. Each record's
+        choices go to its own record; all are checked before any is applied.
+        A choice on a link missing from ``every_link`` raises LinkNotOwned."""
+        record_of = {link.link_id: link.responsable_id for link in every_link}
+        per_record: dict[str, list[Choice]] = {}
+        for choice in choices:
+            if choice.link_id not in record_of:
+                raise LinkNotOwned(f"link {choice.link_id} is not the account's")
+            per_record.setdefault(record_of[choice.link_id], []).append(choice)
+
+        async def decide_each(dry: bool) -> dict[uuid.UUID, str]:
+            rejected: dict[uuid.UUID, str] = {}
+            for responsable_id, record_choices in per_record.items():
+                rejected |= await self.decide(
+                    responsable_id, record_choices, screen=screen, dry_run=dry
+                )
+            return rejected
+
+        if dry_run or len(per_record) <= 1:
+            return await decide_each(dry_run)
+        # NOTE: between the check and the last record's decisions another
+        # request may change a link, so a rare failure can leave the first
+        # records decided; the links service has no multi-record transaction.
+        return await decide_each(True) or await decide_each(False)
 
     async def decide(
         self,

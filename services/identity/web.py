@@ -2,6 +2,7 @@
 refused children, and the portal."""
 
 import hmac
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -188,7 +189,7 @@ async def login(
         return _redirect("/activation")
     if next_page := request.state.session.data.pop(NEXT_PAGE_KEY, None):
         return _redirect(next_page)
-    pending = await _links_to_decide(_links(request), account["responsable_id"])
+    pending = await _links_to_decide(_links(request), account["responsable_ids"])
     return _redirect(ACTIONS_PAGE if pending else "/portail")
 
 
@@ -240,9 +241,11 @@ async def logout(
     return _redirect("/connexion")
 
 
-async def _links_to_decide(links: LinksClient, responsable_id: str) -> list[Link]:
+async def _links_to_decide(
+    links: LinksClient, responsable_ids: Sequence[str]
+) -> list[Link]:
     return [
-        link for link in await links.links(responsable_id) if link.state != "confirmed"
+        link for link in await links.links(responsable_ids) if link.state != "confirmed"
     ]
 
 
@@ -258,7 +261,7 @@ async def activation_page(
     if account["activated_at"] is not None:
         return _redirect("/portail")
 
-    every_link = await links.links(account["responsable_id"])
+    every_link = await links.links(account["responsable_ids"])
     children = _not_confirmed(every_link)
     kept = session.data.pop(KEPT_FORM_KEY, None)
     form = ActivationForm.from_data(kept) if kept else ActivationForm.blank(children)
@@ -315,7 +318,7 @@ async def activate(
     if account["activated_at"] is not None:
         return _redirect("/portail")
 
-    every_link = await links.links(account["responsable_id"])
+    every_link = await links.links(account["responsable_ids"])
     form = ActivationForm.read(await request.form(), _not_confirmed(every_link))
     errors = form.errors(
         password,
@@ -324,8 +327,8 @@ async def activate(
         has_confirmed_child=_has_confirmed(every_link),
     )
     if not errors and form.choices():
-        rejected = await links.decide(
-            account["responsable_id"], form.choices(), screen="activation", dry_run=True
+        rejected = await links.decide_all(
+            every_link, form.choices(), screen="activation", dry_run=True
         )
         errors = rejected_decision_errors(rejected)
     if errors:
@@ -357,7 +360,7 @@ async def refusal_confirmation_page(
         return _redirect("/activation")
 
     form = ActivationForm.from_data(pending["form"])
-    children = _not_confirmed(await links.links(account["responsable_id"]))
+    children = _not_confirmed(await links.links(account["responsable_ids"]))
     refused = [
         child
         for child in children
@@ -392,7 +395,7 @@ async def confirm_refusals(
         session.data.pop(PENDING_KEY)
         session.data[KEPT_FORM_KEY] = pending["form"]
         return _redirect("/activation")
-    every_link = await links.links(account["responsable_id"])
+    every_link = await links.links(account["responsable_ids"])
     return await _finish_activation(request, pool, links, session, account, every_link)
 
 
@@ -413,8 +416,8 @@ async def _finish_activation(
     # the children still to decide, and a child already confirmed counts as
     # the « Oui » that activation needs, so e-mail and password finish it.
     if choices := form.choices():
-        rejected = await links.decide(
-            account["responsable_id"], choices, screen="activation", dry_run=False
+        rejected = await links.decide_all(
+            every_link, choices, screen="activation", dry_run=False
         )
         if rejected:
             errors = rejected_decision_errors(rejected)
@@ -443,7 +446,7 @@ async def portal(
     if account["activated_at"] is None:
         return _redirect("/activation")
 
-    every_link = await links.links(account["responsable_id"])
+    every_link = await links.links(account["responsable_ids"])
     children = [link for link in every_link if link.state == "confirmed"]
     return _render(
         request,

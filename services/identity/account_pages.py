@@ -5,11 +5,18 @@ with its *Ajout d'enfants* form, and *Mon compte* (*Mes informations* and
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from services.identity import accounts, catalogue, passwords, sessions, throttle
+from services.identity import (
+    account_kinds,
+    accounts,
+    catalogue,
+    passwords,
+    sessions,
+    throttle,
+)
 from services.identity.errors import LinkNotOwned
 from services.identity.forms import (
     MESSAGES,
@@ -36,7 +43,8 @@ from services.identity.web import (
 from shared.logging import get_logger
 
 logger = get_logger(__name__)
-router = APIRouter()
+# Pupils and staff who open a link screen of this router go to their own home.
+router = APIRouter(dependencies=[Depends(account_kinds.keep_to_own_pages)])
 
 CHILDREN_PAGE = ACTIONS_PAGE + "/enfants"
 CHILDREN_CONFIRMATION = ACTIONS_PAGE + "/confirmation"
@@ -94,14 +102,14 @@ async def children_page(
         return _redirect(ACTIONS_PAGE)
     kept = session.data.pop(CHILDREN_KEPT_KEY, None)
     form = ChildrenForm.from_data(kept) if kept else ChildrenForm.blank(children)
-    return _children_form(request, children, form, {})
+    return _children_form(request, children, form, {}, account)
 
 
-def _children_form(request, children, form, errors) -> Response:
+def _children_form(request, children, form, errors, account) -> Response:
     return _render(
         request,
         "ajout_enfants.html",
-        {"children": children, "form": form, "errors": errors},
+        {"children": children, "form": form, "errors": errors, "account": account},
         status_code=422 if errors else 200,
     )
 
@@ -138,7 +146,7 @@ async def decide_children(
             account_id=str(account["account_id"]),
             fields=sorted(errors),
         )
-        return _children_form(request, children, form, errors)
+        return _children_form(request, children, form, errors, account)
     if not changes:
         return _redirect(ACTIONS_PAGE)
 
@@ -203,7 +211,7 @@ async def _apply_children_choices(
     )
     if rejected:
         errors = rejected_decision_errors(rejected)
-        return _children_form(request, children, form, errors)
+        return _children_form(request, children, form, errors, account)
     confirmed = sum(change.decision == "confirm" for change in changes)
     refused = len(changes) - confirmed
     logger.info(
@@ -261,9 +269,20 @@ async def account_page(
 
 
 async def _account_page(
-    request, links, session, account, errors: dict[str, str], status_code: int = 200
+    request,
+    links,
+    session,
+    account,
+    errors: dict[str, str],
+    status_code: int = 200,
+    *,
+    email_form: dict[str, str] | None = None,
 ) -> Response:
-    children = await _confirmed_children(links, account["responsable_ids"])
+    # Only responsables have *Mes enfants*; pupils and staff see *Mes
+    # informations* alone.
+    children = []
+    if account["kind"] == "responsable":
+        children = await _confirmed_children(links, account["responsable_ids"])
     return _render(
         request,
         "mon_compte.html",
@@ -274,6 +293,7 @@ async def _account_page(
             "flash": session.data.pop(FLASH_KEY, None),
             "teleservice_return": session.data.get(RETURN_KEY),
             "min_password_length": passwords.MIN_PASSWORD_LENGTH,
+            "email_form": email_form or {"email": "", "confirmation": ""},
         },
         status_code=status_code,
     )
@@ -314,7 +334,12 @@ async def change_password(
     errors |= new_password_errors(
         password,
         password_confirmation,
-        [account["identifiant"], account["nom"], account["prenom"], account["email"]],
+        [
+            account["identifiant"],
+            account["nom"],
+            account["prenom"],
+            account["email"] or "",
+        ],
     )
     if errors:
         logger.info(

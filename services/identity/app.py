@@ -13,7 +13,16 @@ from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
 
-from services.identity import account_pages, sessions, web
+from services.identity import (
+    account_pages,
+    admin,
+    creation_pages,
+    email_change,
+    grouping,
+    recovery,
+    sessions,
+    web,
+)
 from services.identity.consumers import GROUP_ID, register_consumers
 from services.identity.links_client import LinksClient
 from services.identity.settings import Settings
@@ -66,6 +75,11 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.include_router(web.router)
     app.include_router(account_pages.router)
+    app.include_router(recovery.router)
+    app.include_router(email_change.router)
+    app.include_router(creation_pages.router)
+    app.include_router(grouping.router)
+    app.include_router(admin.router)
     web.register_error_pages(app)
 
     async def _store_session(current, token: str | None, response: Response):

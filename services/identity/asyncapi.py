@@ -36,8 +36,8 @@ def build_document() -> dict[str, Any]:
             broker,
             title="EduConnect identity",
             version="1",
-            description="Consumes the importer's responsables to provision "
-            "their accounts.",
+            description="Consumes the importer's responsables and pupils to "
+            "provision their accounts.",
             schema_version="3.0.0",
         )
         .to_specification()

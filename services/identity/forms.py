@@ -32,6 +32,11 @@ MESSAGES = {
     "email_invalid": "Saisissez une adresse électronique valide, par exemple "
     "prenom.nom@exemple.fr.",
     "email_mismatch": "Les deux adresses électroniques ne sont pas identiques.",
+    "email_taken": "Cette adresse électronique est déjà celle d'un autre compte "
+    "ÉduConnect. S'il s'agit de votre compte, retrouvez-le avec « Mot de passe "
+    "oublié ? » au lieu d'en créer un second.",
+    "email_unchanged": "Cette adresse électronique est déjà celle de votre compte.",
+    "login_missing": "Saisissez votre identifiant ou votre adresse électronique.",
     "password_short": f"Le mot de passe doit contenir au moins {MIN_PASSWORD_LENGTH} "
     "caractères.",
     "password_long": f"Le mot de passe doit contenir au plus {MAX_PASSWORD_LENGTH} "
@@ -80,6 +85,28 @@ def rejected_decision_errors(rejected: dict[uuid.UUID, str]) -> dict[str, str]:
         f"naissance-{link_id}": decision_message(code)
         for link_id, code in rejected.items()
     }
+
+
+def new_email_errors(
+    email: str,
+    email_confirmation: str,
+    fields: tuple[str, str] = ("email", "email_confirmation"),
+) -> dict[str, str]:
+    """Return the message for an e-mail address typed twice, keyed by the
+    name of the field in error among ``fields``. The two addresses are
+    compared case-insensitively."""
+    field, confirmation_field = fields
+    if has_control_character(email):
+        return {field: MESSAGES["control_character"]}
+    if has_control_character(email_confirmation):
+        return {confirmation_field: MESSAGES["control_character"]}
+    if not email:
+        return {field: MESSAGES["email_missing"]}
+    if not _EMAIL_PATTERN.match(email):
+        return {field: MESSAGES["email_invalid"]}
+    if email.casefold() != email_confirmation.casefold():
+        return {confirmation_field: MESSAGES["email_mismatch"]}
+    return {}
 
 
 def new_password_errors(
@@ -198,18 +225,7 @@ class ActivationForm:
         lean on (name, identifiant). A child already confirmed, by an earlier
         attempt that stopped before the account was stored, counts as a
         'Oui'."""
-        errors: dict[str, str] = {}
-
-        if has_control_character(self.email):
-            errors["email"] = MESSAGES["control_character"]
-        elif has_control_character(self.email_confirmation):
-            errors["email_confirmation"] = MESSAGES["control_character"]
-        elif not self.email:
-            errors["email"] = MESSAGES["email_missing"]
-        elif not _EMAIL_PATTERN.match(self.email):
-            errors["email"] = MESSAGES["email_invalid"]
-        elif self.email.casefold() != self.email_confirmation.casefold():
-            errors["email_confirmation"] = MESSAGES["email_mismatch"]
+        errors = new_email_errors(self.email, self.email_confirmation)
 
         errors |= new_password_errors(
             password, password_confirmation, [self.email, *(user_inputs or [])]

@@ -146,6 +146,26 @@ class LinksClient:
             for error in response.json()["errors"]
         }
 
+    async def school(self, uai: str, classe: str | None = None) -> dict:
+        """Return a school's pupils with their links, all classes or one, as
+        the links service's ``/internal/schools/{uai}`` gives them."""
+        params = {"classe": classe} if classe is not None else None
+        response = await self._request("GET", f"/internal/schools/{uai}", params=params)
+        return response.json()
+
+    async def school_statistics(
+        self, uais: Sequence[str], overdue_after_days: int
+    ) -> list[dict]:
+        """Return the link counts of each school, refusals older than
+        ``overdue_after_days`` counted as overdue corrections."""
+        response = await self._request(
+            "GET",
+            "/internal/school-statistics",
+            params=[("uai", uai) for uai in uais]
+            + [("overdue_after_days", str(overdue_after_days))],
+        )
+        return response.json()
+
     async def _request(self, method: str, path: str, **kwargs) -> httpx.Response:
         headers = {}
         if correlation_id := correlation_id_var.get():

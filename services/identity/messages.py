@@ -9,6 +9,7 @@ from shared.contracts import Topic
 from shared.contracts.account_messages import (
     AccountActivated,
     EmailVerificationRequested,
+    MobileCodeRequested,
     OneTimeCodeRequested,
     PasswordResetRequested,
 )
@@ -21,6 +22,7 @@ AccountMessage = (
     | EmailVerificationRequested
     | PasswordResetRequested
     | AccountActivated
+    | MobileCodeRequested
 )
 
 

@@ -61,14 +61,20 @@ def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-def provisional_password(notice_secret: str, account_id: uuid.UUID) -> str:
+def provisional_password(
+    notice_secret: str, account_id: uuid.UUID, notice_version: int = 0
+) -> str:
     """Return the provisional password of an account not yet activated.
 
-    It is derived from the account id with a keyed hash instead of being
-    stored, so a notice can be printed again at any time and a database read
-    gives no password away.
+    It is derived from the account id and its notice version with a keyed
+    hash instead of being stored, so a notice can be printed again at any time
+    and a database read gives no password away. Raising the version (a reset
+    by the school) gives a new password; version 0 keeps the first notices'.
     """
-    digest = hmac.new(notice_secret.encode(), account_id.bytes, hashlib.sha256).digest()
+    message = account_id.bytes
+    if notice_version:
+        message += notice_version.to_bytes(4, "big")
+    digest = hmac.new(notice_secret.encode(), message, hashlib.sha256).digest()
     number = int.from_bytes(digest, "big")
     letters = []
     for _ in range(NOTICE_PASSWORD_LENGTH):
@@ -78,11 +84,11 @@ def provisional_password(notice_secret: str, account_id: uuid.UUID) -> str:
 
 
 def check_provisional_password(
-    notice_secret: str, account_id: uuid.UUID, password: str
+    notice_secret: str, account_id: uuid.UUID, password: str, notice_version: int = 0
 ) -> bool:
     """Compare ``password`` with the account's provisional password in
     constant time."""
-    expected = provisional_password(notice_secret, account_id)
+    expected = provisional_password(notice_secret, account_id, notice_version)
     return hmac.compare_digest(expected.encode(), password.strip().lower().encode())
 
 

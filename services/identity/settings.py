@@ -35,6 +35,33 @@ class Settings(ServiceSettings):
         description="How often the sessions past their expiry are deleted.",
     )
 
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/\s]+(/[^\s]*)?$",
+        description="Address at which people reach the front door, such as "
+        "https://educonnect.example.fr, used in the links sent by e-mail. "
+        "Defaults to http://<http_host>:<http_port>, which only suits a local run.",
+    )
+    password_reset_minutes: int = Field(
+        default=30,
+        ge=5,
+        le=240,
+        description="Minutes during which a password reset link works.",
+    )
+    email_verification_hours: int = Field(
+        default=24,
+        ge=1,
+        le=168,
+        description="Hours during which an e-mail verification link works.",
+    )
+
+    @property
+    def public_base_url(self) -> str:
+        """Return the front door's address without a trailing slash."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        return f"http://{self.http_host}:{self.http_port}"
+
     @classmethod
     def secret_field_names(cls) -> tuple[str, ...]:
         return ("links_token", "secret_key", "notice_secret")

@@ -2,10 +2,12 @@
 5 failures a delay of more than a minute that doubles with
 each further failure, and at most 25 failures in 24 hours.
 
-Failures are counted per identifiant as typed, whether an account has it or
-not, so the response reveals nothing, and per client address with higher
-limits, because many people may share one address (a school, a mobile
-carrier's NAT)."""
+Failures are counted per identifiant (or e-mail address) as typed, whether
+an account has it or not, so the response reveals nothing, and per client
+address with higher limits, because many people may share one address (a
+school, a mobile carrier's NAT). The same table counts the requests for a
+password reset link, under keys of their own, so that nobody can fill a
+mailbox with reset links."""
 
 import hashlib
 import math
@@ -39,15 +41,29 @@ ADDRESS_LIMITS = Limits(
 )
 
 
-# Longer than any identifiant given out, which is a letter, a dot, at most 20
-# letters and a number. A longer one fails to log in without a database lookup.
-MAX_IDENTIFIANT_LENGTH = 64
+# Requests for a reset link, counted for each identifiant or address typed
+# and for each client address. Every request counts, whether it sends a mail
+# or not, so the limits reveal nothing about the accounts.
+# NOTE: these limits are a judgment (a few links an hour for one person, more
+# for a shared address), not a measurement of real use.
+RESET_TARGET_LIMITS = Limits(
+    free_failures=3, first_delay=timedelta(minutes=5), max_failures_per_window=10
+)
+RESET_ADDRESS_LIMITS = Limits(
+    free_failures=50, first_delay=timedelta(minutes=2), max_failures_per_window=250
+)
+
+
+# An e-mail address has at most 254 characters (RFC 5321, 4.5.3.1), which is
+# longer than any identifiant given out. A longer login fails without a
+# database lookup.
+MAX_IDENTIFIANT_LENGTH = 254
 
 
 def is_plausible_identifiant(identifiant: str) -> bool:
-    """Tell whether a typed identifiant could be one: at most 64 characters
-    once trimmed, and none unprintable, such as NUL, which PostgreSQL rejects
-    in text."""
+    """Tell whether a typed identifiant or e-mail address could be one: at
+    most 254 characters once trimmed, and none unprintable, such as NUL,
+    which PostgreSQL rejects in text."""
     typed = identifiant.strip().lower()
     return len(typed) <= MAX_IDENTIFIANT_LENGTH and typed.isprintable()
 
@@ -66,6 +82,17 @@ def identifiant_key(identifiant: str) -> str:
 def address_key(address: str) -> str:
     """Return the throttle key of a client address."""
     return "adresse:" + address
+
+
+def reset_target_key(typed: str) -> str:
+    """Return the throttle key of the identifiant or e-mail address typed in a
+    request for a reset link."""
+    return "reinitialisation-" + identifiant_key(typed)
+
+
+def reset_address_key(address: str) -> str:
+    """Return the throttle key of a client address asking for reset links."""
+    return "reinitialisation-" + address_key(address)
 
 
 def wait_after(
@@ -91,10 +118,11 @@ async def lock_keys(connection: asyncpg.Connection, keys: list[str]) -> None:
         await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", key)
 
 
-async def wait_before_login(
+async def waits_before_login(
     connection: asyncpg.Connection, keys: dict[str, Limits]
-) -> timedelta:
-    """Return the longest wait among ``keys`` before a login may be tried."""
+) -> dict[str, timedelta]:
+    """Return, for each of ``keys``, how long it must wait before a login may
+    be tried (zero when it may try now)."""
     now = datetime.now(UTC)
     rows = await connection.fetch(
         "SELECT throttle_key, failed_at FROM login_failures"
@@ -102,11 +130,19 @@ async def wait_before_login(
         list(keys),
         now - WINDOW,
     )
-    longest = timedelta(0)
+    waits = {}
     for key, limits in keys.items():
         times = [row["failed_at"] for row in rows if row["throttle_key"] == key]
-        longest = max(longest, wait_after(limits, times, now))
-    return longest
+        waits[key] = wait_after(limits, times, now)
+    return waits
+
+
+async def wait_before_login(
+    connection: asyncpg.Connection, keys: dict[str, Limits]
+) -> timedelta:
+    """Return the longest wait among ``keys`` before a login may be tried."""
+    waits = await waits_before_login(connection, keys)
+    return max(waits.values(), default=timedelta(0))
 
 
 async def record_failure(connection: asyncpg.Connection, keys: list[str]) -> None:
@@ -122,20 +158,51 @@ async def record_failure(connection: asyncpg.Connection, keys: list[str]) -> Non
     )
 
 
-async def forget_failures(connection: asyncpg.Connection, key: str) -> None:
-    """Clear the failures of a key after a successful login."""
-    await connection.execute("DELETE FROM login_failures WHERE throttle_key = $1", key)
+async def forget_failures(connection: asyncpg.Connection, *keys: str) -> None:
+    """Clear the failures of each key, after a successful login or a password
+    reset."""
+    await connection.execute(
+        "DELETE FROM login_failures WHERE throttle_key = ANY($1::text[])", list(keys)
+    )
+
+
+def _duration(wait: timedelta) -> str:
+    """Return a wait in French words, rounded up to the minute or, from two
+    hours on, to the hour."""
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    if minutes >= 120:
+        return f"{math.ceil(minutes / 60)} heures"
+    if minutes == 1:
+        return "1 minute"
+    return f"{minutes} minutes"
+
+
+def lock_message(wait: timedelta) -> str:
+    """Return the French message shown while an identifiant is held back
+    after too many wrong passwords. An identifiant that no account has gets
+    the same message, so the message reveals nothing."""
+    return (
+        "Trop de tentatives de connexion ont échoué, votre compte est donc "
+        f"verrouillé pour le protéger : réessayez dans {_duration(wait)}, ou "
+        "débloquez-le dès maintenant en choisissant un nouveau mot de passe avec "
+        "« Mot de passe oublié ? »."
+    )
+
+
+def reset_wait_message(wait: timedelta) -> str:
+    """Return the French message shown while requests for a reset link are
+    held back."""
+    return (
+        "Trop de demandes de nouveau mot de passe ont été faites. Pour "
+        "protéger les comptes, les demandes sont suspendues : réessayez dans "
+        f"{_duration(wait)}."
+    )
 
 
 def wait_message(wait: timedelta) -> str:
-    """Return the French message shown while logins are held back."""
-    minutes = max(1, math.ceil(wait.total_seconds() / 60))
-    if minutes >= 120:
-        duration = f"{math.ceil(minutes / 60)} heures"
-    elif minutes == 1:
-        duration = "1 minute"
-    else:
-        duration = f"{minutes} minutes"
+    """Return the French message shown while logins from a client address
+    are held back, or while the current password of *Mon compte* is."""
+    duration = _duration(wait)
     return (
         "Trop de tentatives de connexion ont échoué. Pour protéger votre compte, "
         f"la connexion est suspendue : réessayez dans {duration}. Si vous avez "

@@ -1,8 +1,9 @@
 """The front door's pages: login, *Activation du compte*, the confirmation of
-refused children, and the portal."""
+refused children, the pupils' activation, and the portal."""
 
 import hmac
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +13,29 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from services.identity import accounts, catalogue, passwords, sessions, throttle
+from services.identity import (
+    account_kinds,
+    accounts,
+    catalogue,
+    passwords,
+    pupils,
+    sessions,
+    throttle,
+)
 from services.identity.errors import LinkNotOwned, LinksUnavailable
-from services.identity.forms import ActivationForm, rejected_decision_errors
+from services.identity.forms import (
+    MESSAGES,
+    ActivationForm,
+    new_password_errors,
+    rejected_decision_errors,
+)
 from services.identity.links_client import Link, LinksClient
+from services.identity.messages import request_message
+from services.identity.reasons import proposal_reason
 from services.identity.settings import Settings
+from shared.contracts.account_messages import AccountActivated
 from shared.logging import get_logger
+from shared.names import email_key
 
 logger = get_logger(__name__)
 
@@ -35,9 +53,15 @@ def de_prenom(prenom: str) -> str:
 
 
 templates.env.filters["de_prenom"] = de_prenom
-router = APIRouter()
+templates.env.globals["proposal_reason"] = proposal_reason
+# Pupils and staff who open a link screen of this router go to their own home.
+router = APIRouter(dependencies=[Depends(account_kinds.keep_to_own_pages)])
 
 LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
+ACCOUNT_DISABLED = (
+    "Ce compte a été désactivé et ne permet plus de se connecter. Si vous pensez "
+    "qu'il s'agit d'une erreur, contactez l'école ou l'établissement scolaire."
+)
 FORM_EXPIRED = "Le formulaire a expiré. Merci de recommencer."
 PENDING_KEY = "activation_pending"
 KEPT_FORM_KEY = "activation_form"
@@ -122,13 +146,16 @@ async def login(
     password: Annotated[str, Form()] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Log in with an identifiant and the account's password, or its notice's
-    provisional password before activation. The response is the same whether
-    the identifiant exists or not."""
+    """Log in with an identifiant, or the e-mail address of an activated
+    account, and the account's password, or its notice's provisional password
+    before activation. The response is the same whether the identifiant
+    exists or not. An identifiant held back by its failures locks its account
+    (``accounts.locked_until``) for as long."""
     _check_csrf(session, csrf_token)
     address = request.client.host if request.client else "inconnue"
+    login_key = throttle.identifiant_key(identifiant)
     keys = {
-        throttle.identifiant_key(identifiant): throttle.IDENTIFIANT_LIMITS,
+        login_key: throttle.IDENTIFIANT_LIMITS,
         throttle.address_key(address): throttle.ADDRESS_LIMITS,
     }
     if not throttle.is_plausible_identifiant(identifiant):
@@ -143,20 +170,25 @@ async def login(
     # hours. Counting attempts in progress instead of locking would lift it.
     async with pool.acquire() as connection, connection.transaction():
         await throttle.lock_keys(connection, list(keys))
-        wait = await throttle.wait_before_login(connection, keys)
+        waits = await throttle.waits_before_login(connection, keys)
         account = None
-        if not wait:
+        if not any(waits.values()):
             account = await _check_credentials(
                 connection, settings, identifiant, password
             )
             if account is None:
-                await throttle.record_failure(connection, list(keys))
-    if wait:
+                await _record_login_failure(connection, keys, login_key, identifiant)
+    if wait := max(waits.values()):
         logger.warning("login_throttled", wait_seconds=int(wait.total_seconds()))
+        # An identifiant held back gets the message of a locked account,
+        # whether an account has it or not.
+        message = throttle.wait_message(wait)
+        if waits[login_key] == wait:
+            message = throttle.lock_message(wait)
         return _render(
             request,
             "connexion.html",
-            {"identifiant": identifiant, "error": throttle.wait_message(wait)},
+            {"identifiant": identifiant, "error": message},
             status_code=429,
         )
     if account is None:
@@ -165,6 +197,15 @@ async def login(
             "connexion.html",
             {"identifiant": identifiant, "error": LOGIN_FAILED},
             status_code=401,
+        )
+    if refusal := _login_refusal(account):
+        message, status_code = refusal
+        logger.info("login_refused", account_id=str(account["account_id"]))
+        return _render(
+            request,
+            "connexion.html",
+            {"identifiant": identifiant, "error": message},
+            status_code=status_code,
         )
 
     async with pool.acquire() as connection:
@@ -185,12 +226,48 @@ async def login(
     )
     request.state.session.data.update(carried_over)
     logger.info("login_succeeded", account_id=str(account["account_id"]))
+    if account["kind"] != "responsable":
+        home = account_kinds.home_page(
+            account["kind"], account["activated_at"] is not None
+        )
+        if home == account_kinds.PORTAL:
+            home = request.state.session.data.pop(NEXT_PAGE_KEY, home)
+        return _redirect(home)
     if account["activated_at"] is None:
         return _redirect("/activation")
     if next_page := request.state.session.data.pop(NEXT_PAGE_KEY, None):
         return _redirect(next_page)
     pending = await _links_to_decide(_links(request), account["responsable_ids"])
     return _redirect(ACTIONS_PAGE if pending else "/portail")
+
+
+async def _record_login_failure(
+    connection: asyncpg.Connection, keys: dict, login_key: str, identifiant: str
+) -> None:
+    """Count a failed login, and lock the account of ``identifiant`` (an
+    identifiant or an e-mail address, whose throttle key is ``login_key``)
+    for as long as the failures now hold it back."""
+    await throttle.record_failure(connection, list(keys))
+    wait = await throttle.wait_before_login(
+        connection, {login_key: throttle.IDENTIFIANT_LIMITS}
+    )
+    if wait and identifiant.strip():
+        await accounts.lock_login(connection, identifiant, datetime.now(UTC) + wait)
+
+
+def _login_refusal(account) -> tuple[str, int] | None:
+    """Return the message and status that keep an account from logging in
+    although its password matched: disabled by an administrator, or locked
+    after wrong passwords typed under its other login (identifiant or
+    e-mail). Returns None when it may log in. Both messages are shown only
+    after the right password, so they reveal nothing to someone guessing."""
+    if account["disabled_at"] is not None:
+        return ACCOUNT_DISABLED, 403
+    locked_until = account["locked_until"]
+    now = datetime.now(UTC)
+    if locked_until is not None and locked_until > now:
+        return throttle.lock_message(locked_until - now), 429
+    return None
 
 
 async def _check_credentials(
@@ -205,7 +282,7 @@ async def _check_credentials(
     time taken reveals neither. An empty identifiant is never looked up."""
     account = None
     if identifiant.strip():
-        account = await accounts.find_by_identifiant(connection, identifiant)
+        account = await accounts.find_by_login(connection, identifiant)
     # argon2 takes tens of milliseconds of CPU, so it runs in a worker thread
     # instead of holding up every other request of the event loop.
     if account is None:
@@ -215,7 +292,10 @@ async def _check_credentials(
     if account["activated_at"] is None:
         await run_in_threadpool(passwords.spend_verification_time, password)
         ok = passwords.check_provisional_password(
-            settings.notice_secret, account["account_id"], password
+            settings.notice_secret,
+            account["account_id"],
+            password,
+            account["notice_version"],
         )
     else:
         ok = await run_in_threadpool(
@@ -326,6 +406,12 @@ async def activate(
         [account["identifiant"], account["nom"], account["prenom"]],
         has_confirmed_child=_has_confirmed(every_link),
     )
+    if not errors.keys() & {"email", "email_confirmation"}:
+        async with pool.acquire() as connection:
+            if await accounts.email_taken(
+                connection, form.email, account["account_id"]
+            ):
+                errors["email"] = MESSAGES["email_taken"]
     if not errors and form.choices():
         rejected = await links.decide_all(
             every_link, form.choices(), screen="activation", dry_run=True
@@ -423,13 +509,30 @@ async def _finish_activation(
             errors = rejected_decision_errors(rejected)
             return _activation_form(request, account, every_link, form, errors)
 
-    async with pool.acquire() as connection:
-        await accounts.activate(
-            connection,
-            account["account_id"],
-            email=form.email,
-            password_hash=pending["password_hash"],
-        )
+    # The unique index on accounts.email settles a race with another account
+    # taking the address since the form was checked.
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            if await accounts.activate(
+                connection,
+                account["account_id"],
+                email=form.email,
+                password_hash=pending["password_hash"],
+            ):
+                await request_message(
+                    connection,
+                    AccountActivated(
+                        account_id=str(account["account_id"]),
+                        email=email_key(form.email),
+                        display_name=accounts.display_name(account),
+                        occurred_at=datetime.now(UTC),
+                        login=account["identifiant"],
+                    ),
+                )
+    except asyncpg.UniqueViolationError:
+        every_link = await links.links(account["responsable_ids"])
+        errors = {"email": MESSAGES["email_taken"]}
+        return _activation_form(request, account, every_link, form, errors)
     logger.info("account_activated", account_id=str(account["account_id"]))
     return _redirect("/portail")
 
@@ -439,10 +542,18 @@ async def portal(
     request: Request, pool: Pool, links: Links, session: CurrentSession
 ) -> Response:
     """Show the children whose links the parent confirmed, each with the
-    téléservices of its level."""
+    téléservices of its level. A pupil's portal shows its own school and
+    services instead."""
     account = await _current_account(pool, session)
     if account is None:
         return _redirect("/connexion")
+    if account["kind"] != "responsable":
+        home = account_kinds.home_page(
+            account["kind"], account["activated_at"] is not None
+        )
+        if home != account_kinds.PORTAL:
+            return _redirect(home)
+        return await _pupil_portal(request, pool, account)
     if account["activated_at"] is None:
         return _redirect("/activation")
 
@@ -460,9 +571,106 @@ async def portal(
     )
 
 
+async def _pupil_portal(request: Request, pool: asyncpg.Pool, account) -> Response:
+    async with pool.acquire() as connection:
+        school = await pupils.school_of(connection, account["account_id"])
+    services = ()
+    if school is not None and not school.removed:
+        services = catalogue.services_for(school.source, public="eleve")
+    return _render(
+        request,
+        "portail_eleve.html",
+        {"account": account, "school": school, "services": services},
+    )
+
+
+async def _pupil_account(pool: asyncpg.Pool, session: sessions.Session):
+    """Return the session's pupil account not yet activated, or the page to
+    go to instead."""
+    account = await _current_account(pool, session)
+    if account is None:
+        return None, _redirect("/connexion")
+    activated = account["activated_at"] is not None
+    if account["kind"] != "eleve" or activated:
+        return None, _redirect(account_kinds.home_page(account["kind"], activated))
+    return account, None
+
+
+@router.get(account_kinds.PUPIL_ACTIVATION)
+async def pupil_activation_page(
+    request: Request, pool: Pool, session: CurrentSession
+) -> Response:
+    """Show the pupils' activation form: a new password typed twice."""
+    account, elsewhere = await _pupil_account(pool, session)
+    if account is None:
+        return elsewhere
+    return _pupil_activation_form(request, account, {})
+
+
+def _pupil_activation_form(
+    request: Request, account, errors: dict[str, str]
+) -> HTMLResponse:
+    return _render(
+        request,
+        "activation_eleve.html",
+        {
+            "account": account,
+            "errors": errors,
+            "min_password_length": passwords.MIN_PASSWORD_LENGTH,
+        },
+        status_code=422 if errors else 200,
+    )
+
+
+@router.post(account_kinds.PUPIL_ACTIVATION)
+async def activate_pupil(
+    request: Request,
+    pool: Pool,
+    session: CurrentSession,
+    password: Annotated[str, Form()] = "",
+    password_confirmation: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Check the new password and activate the pupil's account, then show the
+    portal, or *Mon compte* when a téléservice sent the pupil there."""
+    _check_csrf(session, csrf_token)
+    account, elsewhere = await _pupil_account(pool, session)
+    if account is None:
+        return elsewhere
+
+    errors = new_password_errors(
+        password,
+        password_confirmation,
+        [account["identifiant"], account["nom"], account["prenom"]],
+    )
+    if errors:
+        logger.info(
+            "pupil_activation_rejected",
+            account_id=str(account["account_id"]),
+            fields=sorted(errors),
+        )
+        return _pupil_activation_form(request, account, errors)
+
+    password_hash = await run_in_threadpool(passwords.hash_password, password)
+    async with pool.acquire() as connection:
+        await pupils.activate_pupil_account(
+            connection, account["account_id"], password_hash
+        )
+    logger.info("pupil_account_activated", account_id=str(account["account_id"]))
+    return _redirect(session.data.pop(NEXT_PAGE_KEY, account_kinds.PORTAL))
+
+
 def register_error_pages(app) -> None:
     """Render a French page for a CSRF failure or an unavailable links service
-    instead of a stack trace."""
+    instead of a stack trace, and send pupils and staff away from the link
+    screens."""
+
+    @app.exception_handler(account_kinds.OtherKindsPage)
+    async def other_kinds_page(
+        request: Request, exc: account_kinds.OtherKindsPage
+    ) -> Response:
+        logger.info("responsable_page_refused", path=request.url.path)
+        return _redirect(exc.home)
 
     @app.exception_handler(CsrfRejected)
     async def csrf_rejected(request: Request, exc: CsrfRejected) -> Response:

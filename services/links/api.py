@@ -1,11 +1,12 @@
 """Internal HTTP API for the identity service: a responsable's links and the
-decisions taken on them. Not exposed outside the cluster; every call presents
-the shared bearer token."""
+decisions taken on them, and a school's pupils, links and statistics for its
+staff's screens. Not exposed outside the cluster; every call presents the
+shared bearer token."""
 
 import hmac
 import math
 import uuid
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import asyncpg
@@ -197,3 +198,199 @@ async def post_decisions(
             for error in outcome.errors
         ],
     )
+
+
+# UAI codes: seven digits and a letter ('0999101E').
+Uai = Annotated[str, Path(pattern=r"^[0-9]{7}[A-Z]$")]
+
+
+class SchoolResponsableView(BaseModel):
+    """The responsable record at the other end of a link, as a school's staff
+    see it: no contact details."""
+
+    civilite: str
+    nom: str
+    prenom: str
+
+
+class SchoolLinkView(BaseModel):
+    """A link of one of the school's pupils, for the school's staff."""
+
+    link_id: uuid.UUID
+    responsable_id: str
+    state: LinkStateName
+    decided_at: datetime | None = Field(
+        description="When the responsable confirmed or refused the link; for a "
+        "refused link, the date of the refusal."
+    )
+    responsable: SchoolResponsableView | None = Field(
+        description="None while no import has brought the responsable record."
+    )
+
+
+class SchoolPupilView(BaseModel):
+    """A pupil enrolled in the school, with their links. No birth date."""
+
+    eleve_id: str
+    source: Literal["onde", "siecle"]
+    nom: str
+    nom_usage: str | None
+    prenom: str
+    classe: str = Field(description="SIECLE division code or ONDE class label.")
+    links: list[SchoolLinkView]
+
+
+class SchoolView(BaseModel):
+    """A school's classes and enrolled pupils with their links."""
+
+    uai: str
+    classes: list[str]
+    pupils: list[SchoolPupilView]
+
+
+class SchoolStatisticsView(BaseModel):
+    """Counts of one school's links, and the responsable records they reach."""
+
+    uai: str
+    pupils: int
+    proposed: int
+    confirmed: int
+    refused: int
+    overdue_refusals: int = Field(
+        description="Refused links still in the source whose refusal is older "
+        "than overdue_after_days."
+    )
+    responsable_ids: list[str] = Field(
+        description="Every responsable record linked to a pupil of the school."
+    )
+
+
+@router.get("/schools/{uai}", response_model=SchoolView)
+async def school(
+    uai: Uai,
+    pool: Pool,
+    classe: Annotated[
+        str | None,
+        Query(max_length=100, description="Only the pupils of this class."),
+    ] = None,
+) -> SchoolView:
+    """Return the school's classes and its enrolled pupils (of one class when
+    ``classe`` is given) with each pupil's links and their states. A school
+    without enrolled pupils gives empty lists."""
+    async with pool.acquire() as connection:
+        classes = await connection.fetch(
+            "SELECT DISTINCT classe FROM eleves WHERE uai = $1 AND enrolled"
+            " ORDER BY classe",
+            uai,
+        )
+        rows = await connection.fetch(
+            """
+            SELECT e.eleve_id, e.source AS eleve_source, e.nom, e.nom_usage,
+                   e.prenom, e.classe, l.link_id, l.responsable_id,
+                   l.state::text AS state, l.decided_at,
+                   r.civilite, r.nom AS responsable_nom,
+                   r.prenom AS responsable_prenom
+            FROM eleves e
+            LEFT JOIN links l USING (eleve_id)
+            LEFT JOIN responsables r ON r.responsable_id = l.responsable_id
+            WHERE e.uai = $1 AND e.enrolled AND ($2::text IS NULL OR e.classe = $2)
+            ORDER BY e.classe, e.nom, e.prenom, e.eleve_id, r.nom, r.prenom,
+                     l.responsable_id
+            """,
+            uai,
+            classe,
+        )
+    pupils: dict[str, SchoolPupilView] = {}
+    for row in rows:
+        pupil = pupils.get(row["eleve_id"])
+        if pupil is None:
+            pupil = pupils[row["eleve_id"]] = SchoolPupilView(
+                eleve_id=row["eleve_id"],
+                source=row["eleve_source"],
+                nom=row["nom"],
+                nom_usage=row["nom_usage"],
+                prenom=row["prenom"],
+                classe=row["classe"],
+                links=[],
+            )
+        if row["link_id"] is None:
+            continue
+        pupil.links.append(
+            SchoolLinkView(
+                link_id=row["link_id"],
+                responsable_id=row["responsable_id"],
+                state=row["state"],
+                decided_at=row["decided_at"],
+                responsable=SchoolResponsableView(
+                    civilite=row["civilite"],
+                    nom=row["responsable_nom"],
+                    prenom=row["responsable_prenom"],
+                )
+                if row["civilite"] is not None
+                else None,
+            )
+        )
+    return SchoolView(
+        uai=uai,
+        classes=[row["classe"] for row in classes],
+        pupils=list(pupils.values()),
+    )
+
+
+@router.get("/school-statistics", response_model=list[SchoolStatisticsView])
+async def school_statistics(
+    pool: Pool,
+    uai: Annotated[
+        list[Annotated[str, Field(pattern=r"^[0-9]{7}[A-Z]$")]],
+        Query(min_length=1, max_length=500, description="Repeat for each school."),
+    ],
+    overdue_after_days: Annotated[
+        int,
+        Query(ge=1, le=3650, description="Days after which a refusal is overdue."),
+    ] = 30,
+) -> list[SchoolStatisticsView]:
+    """Return, for each school asked, in the order asked, the number of
+    enrolled pupils and of their links by state, the refusals older than
+    ``overdue_after_days`` that the source still has, and the responsable
+    records linked to its pupils. A school without pupils gives zeros."""
+    async with pool.acquire() as connection:
+        rows = await connection.fetch(
+            """
+            SELECT e.uai,
+                   count(DISTINCT e.eleve_id) AS pupils,
+                   count(l.link_id) FILTER (WHERE l.state = 'proposed') AS proposed,
+                   count(l.link_id) FILTER (WHERE l.state = 'confirmed')
+                       AS confirmed,
+                   count(l.link_id) FILTER (WHERE l.state = 'refused') AS refused,
+                   count(l.link_id) FILTER (
+                       WHERE l.state = 'refused'
+                         AND l.decided_at < now() - make_interval(days => $2)
+                   ) AS overdue_refusals,
+                   coalesce(
+                       array_agg(DISTINCT l.responsable_id)
+                           FILTER (WHERE l.responsable_id IS NOT NULL),
+                       '{}'
+                   ) AS responsable_ids
+            FROM eleves e LEFT JOIN links l USING (eleve_id)
+            WHERE e.uai = ANY($1::text[]) AND e.enrolled
+            GROUP BY e.uai
+            """,
+            uai,
+            overdue_after_days,
+        )
+    by_uai = {row["uai"]: row for row in rows}
+    statistics = []
+    for code in dict.fromkeys(uai):
+        row = by_uai.get(code)
+        statistics.append(
+            SchoolStatisticsView(
+                uai=code,
+                pupils=row["pupils"] if row else 0,
+                proposed=row["proposed"] if row else 0,
+                confirmed=row["confirmed"] if row else 0,
+                refused=row["refused"] if row else 0,
+                overdue_refusals=row["overdue_refusals"] if row else 0,
+                responsable_ids=sorted(row["responsable_ids"]) if row else [],
+            )
+        )
+    return statistics

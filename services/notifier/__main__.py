@@ -148,6 +148,7 @@ async def _run_command(arguments: argparse.Namespace, settings: Settings) -> int
                 None if arguments.all else arguments.letter_ids,
                 directory=load_directory(settings.directory_path),
                 correction_days=settings.correction_days,
+                sms_gateway_domain=settings.sms_gateway_domain,
             )
             return _report(results, done="replayed")
 

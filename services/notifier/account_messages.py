@@ -1,6 +1,11 @@
 """Mails for the account messages the identity service requests: one-time
 codes, e-mail verification, password reset and activation confirmation. The
-message models are in ``shared.contracts.account_messages``."""
+message models are in ``shared.contracts.account_messages``.
+
+A code for a mobile phone goes as an SMS through an e-mail-to-SMS gateway:
+a mail to ``<number>@<gateway domain>`` on the same SMTP relay, whose text
+the gateway sends as the SMS. So it is queued, retried and recorded like any
+other mail."""
 
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +20,7 @@ from shared.contracts.account_messages import (
     AccountActivated,
     AccountMessage,
     EmailVerificationRequested,
+    MobileCodeRequested,
     OneTimeCodeRequested,
     PasswordResetRequested,
 )
@@ -32,6 +38,7 @@ class AccountMailKind(StrEnum):
     EMAIL_VERIFICATION = "email_verification"
     PASSWORD_RESET = "password_reset"
     ACTIVATION = "activation"
+    MOBILE_CODE = "mobile_code"
 
 
 _KINDS: dict[type[BaseModel], AccountMailKind] = {
@@ -39,7 +46,12 @@ _KINDS: dict[type[BaseModel], AccountMailKind] = {
     EmailVerificationRequested: AccountMailKind.EMAIL_VERIFICATION,
     PasswordResetRequested: AccountMailKind.PASSWORD_RESET,
     AccountActivated: AccountMailKind.ACTIVATION,
+    MobileCodeRequested: AccountMailKind.MOBILE_CODE,
 }
+
+# Domain of the e-mail-to-SMS gateway when the settings name none; the
+# development mail catcher accepts it like any other.
+DEFAULT_SMS_GATEWAY_DOMAIN = "sms.educonnect.example"
 
 PURPOSE_LABELS = {
     "account_creation": "créer votre compte EduConnect",
@@ -56,12 +68,25 @@ def expires_at(message: AccountMessage) -> datetime | None:
     return getattr(message, "expires_at", None)
 
 
-def compose_account_mail(message: AccountMessage, event_id: UUID) -> OutgoingMail:
-    """Compose the French mail of ``message`` to the account's address."""
+def sms_gateway_address(mobile: str, gateway_domain: str) -> str:
+    """Return the gateway address that turns a mail into an SMS to ``mobile``."""
+    return f"{mobile}@{gateway_domain}"
+
+
+def compose_account_mail(
+    message: AccountMessage,
+    event_id: UUID,
+    *,
+    sms_gateway_domain: str = DEFAULT_SMS_GATEWAY_DOMAIN,
+) -> OutgoingMail:
+    """Compose the French mail of ``message`` to the account's address, or
+    for a mobile code the SMS text to the gateway address of the number."""
     kind = _KINDS[type(message)]
-    context: dict[str, object] = {"display_name": message.display_name}
+    context: dict[str, object] = {
+        "display_name": getattr(message, "display_name", None)
+    }
     match message:
-        case OneTimeCodeRequested():
+        case OneTimeCodeRequested() | MobileCodeRequested():
             context["code"] = message.code
             context["purpose"] = PURPOSE_LABELS[message.purpose]
         case EmailVerificationRequested():
@@ -79,13 +104,17 @@ def compose_account_mail(message: AccountMessage, event_id: UUID) -> OutgoingMai
         context["expires_on"] = f"{local_expiry:%d/%m/%Y}"
         context["expires_at"] = f"{local_expiry:%H} h {local_expiry:%M}"
 
+    if isinstance(message, MobileCodeRequested):
+        to = sms_gateway_address(message.mobile, sms_gateway_domain)
+    else:
+        to = message.email
     rendered = render(kind.value, context)
     return OutgoingMail(
         message_id=message_id_for(event_id, kind.value),
         kind=kind.value,
         event_id=event_id,
         academie=NO_ACADEMIE,
-        to=(message.email,),
+        to=(to,),
         cc=(),
         subject=rendered.subject,
         text=rendered.text,

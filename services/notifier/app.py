@@ -94,6 +94,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             retry_delay_seconds=settings.consumer_retry_delay_seconds,
             group_id=settings.kafka_group_id,
             on_mail_queued=sender.wake,
+            sms_gateway_domain=settings.sms_gateway_domain,
         )
     )
 

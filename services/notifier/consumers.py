@@ -23,6 +23,7 @@ from pydantic import ValidationError
 
 from services.notifier.account_messages import (
     ACCOUNT_MESSAGES_TOPIC,
+    DEFAULT_SMS_GATEWAY_DOMAIN,
     AccountMessage,
 )
 from services.notifier.cases import CaseBook
@@ -68,11 +69,13 @@ def build_router(
     group_id: str = "notifier",
     on_mail_queued: Callable[[], None] = lambda: None,
     clock: Clock = system_clock,
+    sms_gateway_domain: str = DEFAULT_SMS_GATEWAY_DOMAIN,
 ) -> KafkaRouter:
     """Build the router of the links and account messages subscribers, for
     inclusion in the service's broker. ``on_mail_queued`` runs after each
     commit that queued a mail to send, so the sender need not wait for its
-    next poll."""
+    next poll. Mobile codes go to the e-mail-to-SMS gateway of
+    ``sms_gateway_domain``."""
     router = KafkaRouter(
         middlewares=[ConsumerPolicy(dead_letters, retry_delay_seconds)]
     )
@@ -131,7 +134,11 @@ def build_router(
             raise UnreadableMessage(str(exc)) from exc
 
         outcome = await handle_account_message(
-            account_message, event_id, queue=queue, now=clock()
+            account_message,
+            event_id,
+            queue=queue,
+            now=clock(),
+            sms_gateway_domain=sms_gateway_domain,
         )
 
         # The address and the code stay out of the logs.

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from services.notifier.account_messages import (
     ACCOUNT_MESSAGES_CONSUMER,
+    DEFAULT_SMS_GATEWAY_DOMAIN,
     AccountMessage,
     compose_account_mail,
     expires_at,
@@ -134,18 +135,26 @@ def _closing_reason(event: LinkEvent) -> ClosingReason | None:
 
 
 async def handle_account_message(
-    message: AccountMessage, event_id: UUID, *, queue: MailQueue, now: datetime
+    message: AccountMessage,
+    event_id: UUID,
+    *,
+    queue: MailQueue,
+    now: datetime,
+    sms_gateway_domain: str = DEFAULT_SMS_GATEWAY_DOMAIN,
 ) -> Outcome:
-    """Queue the mail of one account message, once per event id. A message
-    that expired before it was consumed, a code no longer valid, is recorded
-    as processed without a mail."""
+    """Queue the mail of one account message, once per event id; a mobile
+    code goes to the e-mail-to-SMS gateway of ``sms_gateway_domain``. A
+    message that expired before it was consumed, a code no longer valid, is
+    recorded as processed without a mail."""
     # NOTE: the expiry is checked here only, because the mail queue keeps no
     # expiry. A mail queued in time but held back by an SMTP outage is still
     # sent late. An expires_at column checked by the sender would fix it.
     expiry = expires_at(message)
     mail = None
     if expiry is None or expiry > now:
-        mail = compose_account_mail(message, event_id)
+        mail = compose_account_mail(
+            message, event_id, sms_gateway_domain=sms_gateway_domain
+        )
     if not await queue.add_once(
         consumer=ACCOUNT_MESSAGES_CONSUMER, event_id=event_id, mail=mail
     ):

@@ -9,7 +9,11 @@ from datetime import UTC, datetime
 import asyncpg
 from pydantic import TypeAdapter, ValidationError
 
-from services.notifier.account_messages import ACCOUNT_MESSAGES_TOPIC, AccountMessage
+from services.notifier.account_messages import (
+    ACCOUNT_MESSAGES_TOPIC,
+    DEFAULT_SMS_GATEWAY_DOMAIN,
+    AccountMessage,
+)
 from services.notifier.cases import PostgresCaseBook
 from services.notifier.directory import Directory
 from services.notifier.handlers import handle_account_message, handle_link_event
@@ -185,6 +189,7 @@ async def replay_dead_letters(
     *,
     directory: Directory,
     correction_days: int,
+    sms_gateway_domain: str = DEFAULT_SMS_GATEWAY_DOMAIN,
 ) -> list[CommandResult]:
     """Handle the dead letters ``letter_ids`` (every one not yet replayed when
     None) as the subscriber would, and mark those handled as replayed.
@@ -206,7 +211,9 @@ async def replay_dead_letters(
             "SELECT topic, headers, payload FROM dead_letters WHERE id = $1",
             letter_id,
         )
-        error = await _replay(pool, letter_id, row, directory, correction_days)
+        error = await _replay(
+            pool, letter_id, row, directory, correction_days, sms_gateway_domain
+        )
         results.append(CommandResult(letter_id, error))
         if error is None:
             await pool.execute(
@@ -226,6 +233,7 @@ async def _replay(
     row: asyncpg.Record | None,
     directory: Directory,
     correction_days: int,
+    sms_gateway_domain: str,
 ) -> str | None:
     if row is None:
         return f"dead letter {letter_id} not found; list them with 'dead-letters list'"
@@ -251,6 +259,7 @@ async def _replay(
                 event_id,
                 queue=queue,
                 now=datetime.now(UTC),
+                sms_gateway_domain=sms_gateway_domain,
             )
         else:
             return f"dead letter {letter_id} is from unknown topic {row['topic']!r}"

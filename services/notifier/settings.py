@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from services.notifier.account_messages import DEFAULT_SMS_GATEWAY_DOMAIN
 from shared.settings import PLACEHOLDER_SECRETS, ServiceSettings
 
 DEFAULT_SENDER = "EduConnect <ne-pas-repondre@educonnect.example>"
@@ -51,6 +52,13 @@ class Settings(ServiceSettings):
     )
     sender: str = Field(
         default=DEFAULT_SENDER, description="From header of every mail sent."
+    )
+    sms_gateway_domain: str = Field(
+        default=DEFAULT_SMS_GATEWAY_DOMAIN,
+        pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$",
+        description="Domain of the e-mail-to-SMS gateway on the SMTP relay: a "
+        "one-time code for a mobile phone is mailed to <number>@<domain>, and "
+        "the gateway sends the mail's text as an SMS.",
     )
 
     correction_days: int = Field(

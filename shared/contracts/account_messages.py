@@ -1,5 +1,6 @@
 """Account messages the identity service requests the notifier to send: one-time
-codes, e-mail verification, password reset and activation confirmation.
+codes by e-mail or SMS, e-mail verification, password reset and activation
+confirmation.
 
 They travel on ``Topic.IDENTITY_MESSAGES``, keyed by ``account_id`` so that one
 account's messages stay in order, with the same CloudEvents headers as the
@@ -34,10 +35,9 @@ class _AccountMessage(BaseModel):
 
 
 class OneTimeCodeRequested(_AccountMessage):
-    """Identity needs the account holder to type a one-time code.
-
-    NOTE: the code goes by e-mail only. The notifier has no SMS gateway, so
-    a code for the mobile phone known to the school cannot be sent yet."""
+    """Identity needs the account holder to type a one-time code sent to
+    their e-mail address. ``MobileCodeRequested`` sends one to a mobile
+    phone instead."""
 
     type: Literal["account.one_time_code_requested"] = "account.one_time_code_requested"
     code: str = Field(pattern=r"^[0-9]{4,10}$", description="The code, digits only.")
@@ -74,10 +74,37 @@ class AccountActivated(_AccountMessage):
     login: str = Field(min_length=1, description="Identifiant used to log in.")
 
 
+class MobileCodeRequested(BaseModel):
+    """Identity needs someone to type a one-time code sent by SMS to the mobile
+    phone of their record in a school's export. The account may not exist yet: when
+    the code creates it, ``account_id`` is the id the account will get."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    type: Literal["account.mobile_code_requested"] = "account.mobile_code_requested"
+    account_id: str = Field(
+        min_length=1,
+        description="Identity's id of the account the code creates or "
+        "confirms, also the key.",
+    )
+    mobile: str = Field(
+        pattern=r"^[0-9]{6,15}$",
+        description="Mobile phone number the SMS is sent to, digits only in "
+        "national form, for example '0612345678'.",
+    )
+    occurred_at: datetime = Field(description="When identity made the request.")
+    code: str = Field(pattern=r"^[0-9]{4,10}$", description="The code, digits only.")
+    purpose: Literal["account_creation"] = Field(
+        description="What the code confirms; it selects the SMS wording."
+    )
+    expires_at: datetime
+
+
 AccountMessage = Annotated[
     OneTimeCodeRequested
     | EmailVerificationRequested
     | PasswordResetRequested
-    | AccountActivated,
+    | AccountActivated
+    | MobileCodeRequested,
     Field(discriminator="type"),
 ]

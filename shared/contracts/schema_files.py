@@ -37,6 +37,7 @@ EVENTS_BY_TOPIC: dict[Topic, tuple[type[BaseModel], ...]] = {
         account_messages.EmailVerificationRequested,
         account_messages.PasswordResetRequested,
         account_messages.AccountActivated,
+        account_messages.MobileCodeRequested,
     ),
 }
 

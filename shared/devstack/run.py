@@ -101,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         ).splitlines()
         others = [line for line in others if line.split()[-1] not in demo_ids]
         notices = demo_notices(stack) + "\n".join(others[: arguments.notices])
+        notices += demo_pupil_notice(stack)
+        notices += demo_staff_accounts(stack, arguments.academie)
         print_summary(stack, notices)
         watch_services(stack)
     except DevstackError as exc:
@@ -127,6 +129,19 @@ DEMO_RESPONSABLES = (
 )
 
 
+# A week-1 sample responsable known with the same mobile to an école (ONDE)
+# and a collège (SIECLE): creating an account with it brings both children.
+CREATION_DEMO = {
+    "page": "/creer-un-compte",
+    "nom": "BENALI",
+    "prenom": "Nadia",
+    "mobile": "06 39 98 00 15",
+    "sms_address": "0639980015@sms.educonnect.example",
+    "children": "Yanis (11/01/2013, collège 0999102F) and Inès (10/11/2017, "
+    "école 0999201N) BENALI",
+}
+
+
 def demo_notices(stack: LocalStack) -> str:
     """Return the notices of the demo parents, each followed by their children,
     or nothing for those the imported exports do not have."""
@@ -144,6 +159,64 @@ def demo_notices(stack: LocalStack) -> str:
     if not lines:
         return ""
     return "\n".join(lines) + "\n\nOther accounts:\n"
+
+
+# A pupil of the week-1 samples, to try the pupils' login and portal; its id
+# is its INE.
+DEMO_ELEVE = ("9900000011P", "son of the second demo parent")
+
+
+def demo_pupil_notice(stack: LocalStack) -> str:
+    """Return the notice of the demo pupil under its own heading, or nothing
+    when the imported exports do not have it. Identity provisions pupils
+    from Kafka, so the notice may take a few seconds to appear."""
+    eleve_id, description = DEMO_ELEVE
+    for _ in range(10):
+        notice = stack.run_command(
+            "identity", "notices", "--eleve", eleve_id, log_name="identity-notices"
+        ).rstrip()
+        if notice:
+            break
+        time.sleep(1)
+    else:
+        return ""
+    return f"\n\nPupil account:\n{notice}\n    {description}"
+
+
+# Staff of the sample schools, to try *Administration des comptes*: the
+# chef d'établissement of a collège and the IEN of a circonscription of
+# services/identity/circonscriptions.toml.
+DEMO_STAFF = (
+    ("directeur", "--uai", "0999101E", "MME", "PRINCIPALE", "Claire"),
+    ("ien", "--circonscription", "0999-NORD", "M.", "INSPECTEUR", "Paul"),
+)
+
+
+def demo_staff_accounts(stack: LocalStack, academie: str) -> str:
+    """Create the demo staff accounts and return their logins under their own
+    heading."""
+    lines = []
+    for role, scope_option, scope, civilite, nom, prenom in DEMO_STAFF:
+        lines.append(
+            stack.run_command(
+                "identity",
+                "personnel",
+                "--role",
+                role,
+                scope_option,
+                scope,
+                "--civilite",
+                civilite,
+                "--nom",
+                nom,
+                "--prenom",
+                prenom,
+                "--academie",
+                academie,
+                log_name="identity-personnel",
+            ).rstrip()
+        )
+    return "\n\nStaff accounts (Administration des comptes):\n" + "\n".join(lines)
 
 
 def print_summary(stack: LocalStack, notices: str) -> None:
@@ -168,6 +241,15 @@ def print_summary(stack: LocalStack, notices: str) -> None:
     print("\nDemo accounts with provisional passwords (identity notices):")
     print(notices.rstrip() or "  (none printed)")
     print("More accounts: python -m shared.devstack.run --notices 50")
+    print(
+        f"\nAccount without a notice: open {stack.service_url('identity')}"
+        f"{CREATION_DEMO['page']}\n"
+        f"  nom {CREATION_DEMO['nom']}, prénom {CREATION_DEMO['prenom']}, "
+        f"mobile {CREATION_DEMO['mobile']}\n"
+        f"  the SMS with the code shows in the mail catcher, to "
+        f"{CREATION_DEMO['sms_address']}\n"
+        f"  children: {CREATION_DEMO['children']}"
+    )
     print("\nPress Ctrl-C to stop.", flush=True)
 
 

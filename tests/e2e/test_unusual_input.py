@@ -144,7 +144,7 @@ async def _activated(sample_system, new_client, responsable_id: str):
         client,
         identifiant,
         provisional,
-        email="parent@example.org",
+        email=f"parent.{responsable_id.removeprefix('siecle:')}@example.org",
         password=PASSWORD,
         birth_dates={prenom: child["birth_date"] for prenom, child in children.items()},
     )

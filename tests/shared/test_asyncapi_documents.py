@@ -9,7 +9,7 @@ from shared.contracts import Topic
 
 SERVICES = {
     "links": {Topic.RESPONSABLES, Topic.ELEVES, Topic.LINKS},
-    "identity": {Topic.RESPONSABLES},
+    "identity": {Topic.RESPONSABLES, Topic.ELEVES},
     "notifier": {Topic.LINKS, Topic.IDENTITY_MESSAGES},
 }
 

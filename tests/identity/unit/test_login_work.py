@@ -34,6 +34,7 @@ def make_account(activated: bool) -> dict:
         "identifiant": "a.dupont1",
         "activated_at": datetime.now(UTC) if activated else None,
         "password_hash": passwords.hash_password(PASSWORD) if activated else None,
+        "notice_version": 0,
     }
 
 

@@ -177,6 +177,7 @@ _ONDE_PUPILS = [
     ("MOREAU", "Nina", "08/07/2016", "F", "9800000014D", "CE2 M. Fictif"),
     ("PETIT", "Noah", "17/03/2017", "M", "9800000015E", "CE1 Mme Fictive"),
     ("HADDAD", "Adam", "02/12/2016", "M", "9800000016F", "CE2 M. Fictif"),
+    ("GIRARD", "Lou", "25/10/2017", "F", "9800000017G", "CE1 Mme Fictive"),
 ]
 # (civilité, nom, prénom, e-mail, mobile, child's prénom)
 _ONDE_RESPONSABLES = [
@@ -186,6 +187,7 @@ _ONDE_RESPONSABLES = [
     ("M.", "MOREAU", "Paul", "paul.moreau@example.org", "06 39 98 10 04", "Nina"),
     ("MME", "PETIT", "Inès", "ines.petit@example.org", "07 39 98 10 05", "Noah"),
     ("M.", "HADDAD", "Karim", "karim.haddad@example.org", "06 39 98 10 06", "Adam"),
+    ("MME", "GIRARD", "Léna", "lena.girard@example.org", "06 39 98 10 07", "Lou"),
 ]
 
 
@@ -359,10 +361,10 @@ def creation_system(
         return accounts, links
 
     deadline = time.monotonic() + 60
-    while (counts := asyncio.run(imported())) != (9, 9):
+    while (counts := asyncio.run(imported())) != (10, 10):
         assert time.monotonic() < deadline, (
             f"accounts and links of the creation export: {counts}, expected "
-            f"(9, 9); importer output:\n{output}"
+            f"(10, 10); importer output:\n{output}"
         )
         time.sleep(0.5)
     return sample_system

@@ -353,9 +353,13 @@ async def change_password(
         )
 
     password_hash = await run_in_threadpool(passwords.hash_password, password)
-    async with pool.acquire() as connection:
+    async with pool.acquire() as connection, connection.transaction():
         await accounts.replace_password_hash(
             connection, account["account_id"], password_hash
+        )
+        # A reset link asked for before the change must not undo it.
+        await connection.execute(
+            "DELETE FROM password_resets WHERE account_id = $1", account["account_id"]
         )
     await sessions.end_others(pool, session)
     renewed = await sessions.renew(
@@ -485,7 +489,7 @@ async def confirm_account_refusal(
 
     logger.info("link_refused_from_account", account_id=str(account["account_id"]))
     session.data[FLASH_KEY] = (
-        f"{child.prenom} {child.nom} n'est plus rattaché à votre compte. "
+        f"Le rattachement de {child.prenom} {child.nom} à votre compte est retiré. "
         "L'école ou l'établissement en sera informé."
     )
     return _redirect(ACCOUNT_PAGE)

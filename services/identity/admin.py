@@ -242,19 +242,21 @@ async def class_page(
 async def _account_in_school(
     links, connection: asyncpg.Connection, uai: str, account_id: uuid.UUID
 ) -> tuple[School, object]:
-    """Return the school and the account of a responsable linked to one of
-    its pupils; raise _NotInScope for any other account."""
+    """Return the school and the account of one of its pupils or of a
+    responsable linked to one; raise _NotInScope for any other account."""
     school = await load_school(links, connection, uai)
     if account_id not in school.accounts():
         raise _NotInScope()
     row = await accounts.get_account(connection, account_id)
-    if row is None or row["kind"] != "responsable":
+    if row is None or row["kind"] not in ("responsable", "eleve"):
         raise _NotInScope()
     return school, row
 
 
 def _pupil_class_of(school: School, account_id: uuid.UUID) -> str | None:
     for pupil in school.pupils:
+        if pupil.account is not None and pupil.account.account_id == account_id:
+            return pupil.classe
         for row in pupil.responsables:
             if row.account is not None and row.account.account_id == account_id:
                 return pupil.classe
@@ -320,7 +322,15 @@ async def account_action(
 
 
 async def _reset_provisional_password(connection, scope, uai, target) -> str:
-    if target["activated_at"] is not None:
+    if target["kind"] == "eleve" and target["activated_at"] is not None:
+        # A pupil has no e-mail for « Mot de passe oublié »: the school gives
+        # a new notice, and the pupil chooses a password again with it.
+        await connection.execute(
+            "UPDATE accounts SET activated_at = NULL, password_hash = NULL,"
+            " locked_until = NULL, updated_at = now() WHERE account_id = $1",
+            target["account_id"],
+        )
+    elif target["activated_at"] is not None:
         return (
             f"Le compte de {_full_name(target)} est déjà activé : son mot de passe "
             "ne peut pas être réinitialisé ici. Le responsable peut utiliser "
@@ -328,7 +338,7 @@ async def _reset_provisional_password(connection, scope, uai, target) -> str:
         )
     await connection.execute(
         "UPDATE accounts SET notice_version = notice_version + 1, updated_at = now()"
-        " WHERE account_id = $1 AND activated_at IS NULL",
+        " WHERE account_id = $1",
         target["account_id"],
     )
     # A session opened with the previous password must not finish activation.
@@ -354,8 +364,13 @@ async def _disable(connection, scope, uai, target) -> str:
         " updated_at = now() WHERE account_id = $1",
         target["account_id"],
     )
+    # Its sessions end, and reset links sent before do not outlive the
+    # decision if the account is enabled again.
     await connection.execute(
         "DELETE FROM sessions WHERE account_id = $1", target["account_id"]
+    )
+    await connection.execute(
+        "DELETE FROM password_resets WHERE account_id = $1", target["account_id"]
     )
     await record_action(
         connection,
@@ -421,9 +436,9 @@ async def notices_page(
             """
             SELECT account_id, identifiant, civilite, nom, prenom, notice_version
             FROM accounts
-            WHERE account_id = ANY($1::uuid[]) AND kind = 'responsable'
+            WHERE account_id = ANY($1::uuid[]) AND kind IN ('responsable', 'eleve')
               AND activated_at IS NULL AND disabled_at IS NULL
-            ORDER BY nom, prenom, identifiant
+            ORDER BY kind DESC, nom, prenom, identifiant
             """,
             wanted,
         )
@@ -438,6 +453,7 @@ async def notices_page(
                     classe=classe,
                 )
     children = _children_by_account(school)
+    pupil_classes = _pupil_accounts(school)
     notices = [
         {
             "identifiant": row["identifiant"],
@@ -446,6 +462,7 @@ async def notices_page(
                 settings.notice_secret, row["account_id"], row["notice_version"]
             ),
             "enfants": children.get(row["account_id"], []),
+            "classe_eleve": pupil_classes.get(row["account_id"]),
         }
         for row in rows
     ]
@@ -461,7 +478,7 @@ async def notices_page(
             "school": school,
             "classe": classe,
             "notices": notices,
-            "login_address": str(request.base_url).rstrip("/") + "/connexion",
+            "login_address": settings.public_base_url + "/connexion",
             "back": _class_page(uai, classe) if classe else _school_page(uai),
         },
     )
@@ -476,6 +493,15 @@ def _children_by_account(school: School) -> dict[uuid.UUID, list[str]]:
                     f"{pupil.prenom} {pupil.nom} ({pupil.classe})"
                 )
     return children
+
+
+def _pupil_accounts(school: School) -> dict[uuid.UUID, str]:
+    """The class of each pupil account of the school, by account id."""
+    return {
+        pupil.account.account_id: pupil.classe
+        for pupil in school.pupils
+        if pupil.account is not None
+    }
 
 
 @router.get(ADMIN_PAGE + "/circonscriptions/{code}")

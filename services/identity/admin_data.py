@@ -21,9 +21,9 @@ STATUS_LABELS: dict[str, str] = {
     "aucun": "aucun compte",
 }
 LINK_STATE_LABELS = {
-    "proposed": "proposée",
-    "confirmed": "confirmée",
-    "refused": "refusée",
+    "proposed": "proposé",
+    "confirmed": "confirmé",
+    "refused": "refusé",
 }
 # Days the diffusion teams have to correct a refused link, as the notifier's
 # NOTIFIER_CORRECTION_DAYS default.
@@ -73,6 +73,8 @@ class PupilRow:
     prenom: str
     classe: str
     responsables: list[ResponsableRow]
+    # The pupil's own account, when identity provisioned one.
+    account: HolderAccount | None = None
 
 
 @dataclass(frozen=True)
@@ -97,30 +99,50 @@ class School:
     pupils: list[PupilRow] = field(default_factory=list)
 
     def accounts(self) -> dict[uuid.UUID, HolderAccount]:
-        """Every account holding a record linked to these pupils, by id."""
-        return {
+        """Every account of these pupils and of the responsable records
+        linked to them, by id."""
+        held = {
             row.account.account_id: row.account
             for pupil in self.pupils
             for row in pupil.responsables
             if row.account is not None
         }
+        return held | {
+            pupil.account.account_id: pupil.account
+            for pupil in self.pupils
+            if pupil.account is not None
+        }
 
     def class_summaries(self) -> list[ClassSummary]:
-        """Counts of each class, in the order of ``classes``."""
-        summaries = {classe: ClassSummary(classe) for classe in self.classes}
+        """Counts of each class, in the order of ``classes``. A responsable
+        of two pupils of the class (twins) counts once, as does an account."""
+        pupils: dict[str, int] = {}
+        responsables: dict[str, set[str]] = {}
+        activated: dict[str, set[uuid.UUID]] = {}
+        proposed: dict[str, int] = {}
+        refused: dict[str, int] = {}
         for pupil in self.pupils:
-            summary = summaries.setdefault(pupil.classe, ClassSummary(pupil.classe))
-            rows = pupil.responsables
-            summaries[pupil.classe] = ClassSummary(
-                summary.classe,
-                summary.pupils + 1,
-                summary.responsables + len(rows),
-                summary.activated
-                + sum(r.account is not None and r.account.activated for r in rows),
-                summary.proposed + sum(r.link_state == "proposed" for r in rows),
-                summary.refused + sum(r.link_state == "refused" for r in rows),
+            classe = pupil.classe
+            pupils[classe] = pupils.get(classe, 0) + 1
+            for row in pupil.responsables:
+                responsables.setdefault(classe, set()).add(row.responsable_id)
+                if row.account is not None and row.account.activated:
+                    activated.setdefault(classe, set()).add(row.account.account_id)
+                proposed[classe] = proposed.get(classe, 0) + (
+                    row.link_state == "proposed"
+                )
+                refused[classe] = refused.get(classe, 0) + (row.link_state == "refused")
+        return [
+            ClassSummary(
+                classe,
+                pupils.get(classe, 0),
+                len(responsables.get(classe, ())),
+                len(activated.get(classe, ())),
+                proposed.get(classe, 0),
+                refused.get(classe, 0),
             )
-        return list(summaries.values())
+            for classe in dict.fromkeys([*self.classes, *pupils])
+        ]
 
 
 @dataclass(frozen=True)
@@ -144,6 +166,32 @@ class SchoolStatistics:
         return f"{round(100 * self.activated / self.responsables)} %"
 
 
+_STATUS = """
+    CASE WHEN a.disabled_at IS NOT NULL THEN 'desactive'
+         WHEN a.locked_until > now() THEN 'verrouille'
+         WHEN a.activated_at IS NOT NULL THEN 'active'
+         ELSE 'non_active' END AS status,
+    a.activated_at IS NOT NULL AS activated
+"""
+
+
+async def pupil_accounts(
+    connection: asyncpg.Connection, eleve_ids: Iterable[str]
+) -> dict[str, HolderAccount]:
+    """Return the own account of each pupil that has one, by pupil id."""
+    rows = await connection.fetch(
+        f"SELECT a.eleve_id, a.account_id, a.identifiant, {_STATUS}"
+        " FROM accounts a WHERE a.kind = 'eleve' AND a.eleve_id = ANY($1::text[])",
+        list(set(eleve_ids)),
+    )
+    return {
+        row["eleve_id"]: HolderAccount(
+            row["account_id"], row["identifiant"], row["status"], row["activated"]
+        )
+        for row in rows
+    }
+
+
 async def holder_accounts(
     connection: asyncpg.Connection, responsable_ids: Iterable[str]
 ) -> dict[str, HolderAccount]:
@@ -151,12 +199,9 @@ async def holder_accounts(
     records without an account are left out."""
     rows = await connection.fetch(
         """
-        SELECT held.responsable_id, a.account_id, a.identifiant,
-               CASE WHEN a.disabled_at IS NOT NULL THEN 'desactive'
-                    WHEN a.locked_until > now() THEN 'verrouille'
-                    WHEN a.activated_at IS NOT NULL THEN 'active'
-                    ELSE 'non_active' END AS status,
-               a.activated_at IS NOT NULL AS activated
+        SELECT held.responsable_id, a.account_id, a.identifiant, """
+        + _STATUS
+        + """
         FROM account_responsables held JOIN accounts a USING (account_id)
         WHERE held.responsable_id = ANY($1::text[])
         """,
@@ -183,6 +228,9 @@ async def load_school(
         link["responsable_id"] for pupil in data["pupils"] for link in pupil["links"]
     ]
     accounts = await holder_accounts(connection, responsable_ids)
+    own_accounts = await pupil_accounts(
+        connection, [pupil["eleve_id"] for pupil in data["pupils"]]
+    )
     sources = {pupil["source"] for pupil in data["pupils"]}
     school = School(
         uai=data["uai"],
@@ -213,6 +261,7 @@ async def load_school(
                 prenom=pupil["prenom"],
                 classe=pupil["classe"],
                 responsables=rows,
+                account=own_accounts.get(pupil["eleve_id"]),
             )
         )
     return school

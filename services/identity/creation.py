@@ -51,7 +51,9 @@ class MatchedRecord:
     prenom: str
     academie: str
     holder_id: uuid.UUID | None
-    holder_activated: bool
+    # The holding account keeps the record: it is activated, or disabled by
+    # school staff, whose decision a new account must not undo.
+    holder_keeps: bool
 
 
 async def matching_records(
@@ -64,7 +66,8 @@ async def matching_records(
         """
         SELECT record.responsable_id, record.civilite, record.nom, record.prenom,
                record.academie, holder.account_id AS holder_id,
-               holder.activated_at IS NOT NULL AS holder_activated
+               (holder.activated_at IS NOT NULL OR holder.disabled_at IS NOT NULL)
+                   AS holder_keeps
         FROM accounts record
         LEFT JOIN account_responsables held
                ON held.responsable_id = record.responsable_id
@@ -232,7 +235,7 @@ async def use_code(
         "UPDATE creation_codes SET used_at = now() WHERE account_id = $1", account_id
     )
     records = await _records_of_code(connection, row["responsable_ids"])
-    if any(record.holder_activated for record in records):
+    if any(record.holder_keeps for record in records):
         return CodeOutcome(CodeCheck.ALREADY_ACTIVATED)
     if not records:
         return CodeOutcome(CodeCheck.VOID)
@@ -249,7 +252,8 @@ async def _records_of_code(
         """
         SELECT record.responsable_id, record.civilite, record.nom, record.prenom,
                record.academie, holder.account_id AS holder_id,
-               holder.activated_at IS NOT NULL AS holder_activated
+               (holder.activated_at IS NOT NULL OR holder.disabled_at IS NOT NULL)
+                   AS holder_keeps
         FROM account_responsables held
         JOIN accounts record ON record.responsable_id = held.responsable_id
         JOIN accounts holder ON holder.account_id = held.account_id

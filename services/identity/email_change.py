@@ -81,13 +81,15 @@ async def request_email_change(
     errors = new_email_errors(
         new_email, new_email_confirmation, (EMAIL_FIELD, CONFIRMATION_FIELD)
     )
-    if not errors:
-        errors = await _address_errors(pool, account, new_email)
     wait = await _current_password_wait(pool, account, email_current_password)
     if wait:
         errors[PASSWORD_FIELD] = wait_message(wait)
     elif wait is None:
         errors[PASSWORD_FIELD] = MESSAGES["current_password_wrong"]
+    elif not errors:
+        # Only once the password is right, so that the form cannot be used to
+        # learn which addresses other accounts hold.
+        errors = await _address_errors(pool, account, new_email)
     if errors:
         logger.info(
             "email_change_rejected",
@@ -176,11 +178,16 @@ async def verify_email(request: Request, pool: Pool, token: str) -> Response:
         await connection.execute(
             "DELETE FROM email_verifications WHERE account_id = $1", account_id
         )
-        if await accounts.email_taken(connection, row["email"], account_id):
-            taken = True
-        else:
-            taken = False
-            await accounts.change_email(connection, account_id, row["email"])
+        taken = await accounts.email_taken(connection, row["email"], account_id)
+        if not taken:
+            try:
+                # A savepoint: another account confirming the same address
+                # at this moment makes the unique index refuse this one.
+                async with connection.transaction():
+                    await accounts.change_email(connection, account_id, row["email"])
+            except asyncpg.UniqueViolationError:
+                taken = True
+        if not taken:
             await connection.execute(
                 "DELETE FROM password_resets WHERE account_id = $1", account_id
             )

@@ -20,7 +20,13 @@ from services.identity.passwords import (
 
 # Deliberately loose: the address is proven by the mail sent to it, not by a
 # pattern. It only catches what is obviously not an address.
-_EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Catches slips, not RFC 5322: no blank, no quote or bracket, one @, a dot
+# in the domain.
+_EMAIL_PATTERN = re.compile(
+    r'^[^@\s<>()\[\],;:"\\]+@[^@\s<>()\[\],;:"\\]+\.[^@\s<>()\[\],;:"\\]+$'
+)
+# The longest address SMTP can carry.
+_EMAIL_MAX_LENGTH = 254
 _FRENCH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")
 
@@ -102,7 +108,11 @@ def new_email_errors(
         return {confirmation_field: MESSAGES["control_character"]}
     if not email:
         return {field: MESSAGES["email_missing"]}
-    if not _EMAIL_PATTERN.match(email):
+    if (
+        len(email) > _EMAIL_MAX_LENGTH
+        or not _EMAIL_PATTERN.match(email)
+        or any(unicodedata.category(character) == "Cf" for character in email)
+    ):
         return {field: MESSAGES["email_invalid"]}
     if email.casefold() != email_confirmation.casefold():
         return {confirmation_field: MESSAGES["email_mismatch"]}

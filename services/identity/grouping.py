@@ -43,12 +43,13 @@ MESSAGES = {
     "identifiant_missing": "Saisissez l'identifiant de l'autre compte, tel qu'il "
     "figure sur sa notice.",
     "password_missing": "Saisissez le mot de passe provisoire de l'autre compte.",
-    "credentials_wrong": "Identifiant ou mot de passe provisoire incorrect, ou "
-    "compte déjà activé. Seul un compte pas encore activé peut être ajouté, avec "
-    "le mot de passe provisoire de sa notice.",
-    "other_name": "Ce compte n'est pas au même nom que le vôtre : seuls les "
-    "enfants de vos propres comptes peuvent être ajoutés. Le représentant légal "
-    "concerné doit activer son propre compte.",
+    # One message for every refusal of the other account, so that the form
+    # does not confirm that a provisional password was right.
+    "credentials_wrong": "Identifiant ou mot de passe provisoire incorrect, "
+    "compte déjà activé ou compte au nom d'une autre personne. Seul un compte à "
+    "votre nom et pas encore activé peut être ajouté, avec le mot de passe "
+    "provisoire de sa notice ; un autre représentant légal active son propre "
+    "compte.",
     "nothing_held": "Ce compte ne donne accès à aucun enfant : il n'y a rien à "
     "ajouter.",
     "control_character": "Ce champ contient un caractère invisible qui n'est pas "
@@ -180,13 +181,14 @@ async def _group(
     if (
         other is None
         or other["activated_at"] is not None
+        or other["disabled_at"] is not None
         or other["kind"] != "responsable"
         or other["account_id"] == account["account_id"]
         or not passwords.check_provisional_password(
             settings.notice_secret,
             other["account_id"],
             password,
-            other.get("notice_version", 0),
+            other["notice_version"],
         )
     ):
         return "credentials_wrong"
@@ -194,7 +196,10 @@ async def _group(
         name_key(account["nom"]),
         name_key(account["prenom"]),
     ):
-        return "other_name"
+        logger.info(
+            "grouping_refused_other_name", account_id=str(account["account_id"])
+        )
+        return "credentials_wrong"
 
     held = await connection.fetch(
         "SELECT responsable_id FROM account_responsables WHERE account_id = $1"

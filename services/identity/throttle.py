@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from shared.names import email_key
+
 WINDOW = timedelta(hours=24)
 
 
@@ -72,7 +74,13 @@ def identifiant_key(identifiant: str) -> str:
     """Return the throttle key of a typed identifiant. One that could not be
     an identifiant is keyed by its SHA-256, so the key stays short and
     storable and its failures are still counted."""
-    typed = identifiant.strip().lower()
+    # An e-mail address is keyed as accounts compare it, so that every
+    # spelling that finds one account (« ß » and « ss ») shares its count.
+    typed = (
+        email_key(identifiant) or ""
+        if "@" in identifiant
+        else identifiant.strip().lower()
+    )
     if is_plausible_identifiant(identifiant):
         return "identifiant:" + typed
     digest = hashlib.sha256(typed.encode("utf-8", "surrogatepass")).hexdigest()

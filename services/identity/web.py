@@ -9,9 +9,16 @@ from typing import Annotated
 
 import asyncpg
 from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import (
+    HTMLResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from services.identity import (
     account_kinds,
@@ -42,12 +49,18 @@ logger = get_logger(__name__)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
+_VOWELS = "aeiouyàâäéèêëîïôöùûüÿæœ"
+
+
 def de_prenom(prenom: str) -> str:
     """Return « de Hugo » or, before a vowel, « d'Awa », as French elides it.
     A first name starting with h gets « de »: whether its h is silent cannot
-    be known from the spelling."""
-    first = prenom[:1].casefold()
-    if first and first in "aeiouyàâäéèêëîïôöùûüÿæœ":
+    be known from the spelling. A y before a vowel is a consonant (« de
+    Yanis »), before a consonant a vowel (« d'Yves »)."""
+    first, second = prenom[:1].casefold(), prenom[1:2].casefold()
+    if first == "y" and second in _VOWELS:
+        return f"de {prenom}"
+    if first and first in _VOWELS:
         return f"d'{prenom}"
     return f"de {prenom}"
 
@@ -61,6 +74,11 @@ LOGIN_FAILED = "Identifiant ou mot de passe incorrect."
 ACCOUNT_DISABLED = (
     "Ce compte a été désactivé et ne permet plus de se connecter. Si vous pensez "
     "qu'il s'agit d'une erreur, contactez l'école ou l'établissement scolaire."
+)
+ACCOUNT_GROUPED = (
+    "Les enfants de ce compte ont été regroupés dans un autre de vos comptes. "
+    "Connectez-vous avec l'identifiant de celui-ci ; en cas d'oubli, utilisez "
+    "« Mot de passe oublié »."
 )
 FORM_EXPIRED = "Le formulaire a expiré. Merci de recommencer."
 PENDING_KEY = "activation_pending"
@@ -107,7 +125,11 @@ def _check_csrf(session: sessions.Session, token: str) -> None:
 def _render(
     request: Request, template: str, context: dict, status_code: int = 200
 ) -> HTMLResponse:
-    context = {"csrf_token": request.state.session.csrf_token, **context}
+    context = {
+        "csrf_token": request.state.session.csrf_token,
+        "signed_in": request.state.session.account_id is not None,
+        **context,
+    }
     return templates.TemplateResponse(
         request, template, context, status_code=status_code
     )
@@ -256,17 +278,20 @@ async def _record_login_failure(
 
 
 def _login_refusal(account) -> tuple[str, int] | None:
-    """Return the message and status that keep an account from logging in
-    although its password matched: disabled by an administrator, or locked
-    after wrong passwords typed under its other login (identifiant or
-    e-mail). Returns None when it may log in. Both messages are shown only
-    after the right password, so they reveal nothing to someone guessing."""
-    if account["disabled_at"] is not None:
-        return ACCOUNT_DISABLED, 403
+    """Return the message and status that keep an account from logging in:
+    locked after wrong passwords typed under its other login (identifiant or
+    e-mail), whatever password was typed; or, once its password matched,
+    disabled by an administrator or emptied because another account took its
+    responsable record (account creation or grouping). Returns None when it
+    may log in."""
     locked_until = account["locked_until"]
     now = datetime.now(UTC)
     if locked_until is not None and locked_until > now:
         return throttle.lock_message(locked_until - now), 429
+    if account["disabled_at"] is not None:
+        return ACCOUNT_DISABLED, 403
+    if account["responsable_id"] is not None and not account["responsable_ids"]:
+        return ACCOUNT_GROUPED, 403
     return None
 
 
@@ -277,9 +302,12 @@ async def _check_credentials(
     password: str,
 ):
     """Return the account when the password (or, before activation, the
-    notice's provisional password) matches, else None. An unknown identifiant
-    and an account not yet activated cost one argon2 verification too, so the
-    time taken reveals neither. An empty identifiant is never looked up."""
+    notice's provisional password) matches, else None. A locked account is
+    returned without its password being checked, so that its answer is the
+    lock message whatever was typed and guesses learn nothing. An unknown
+    identifiant and an account not yet activated cost one argon2 verification
+    too, so the time taken reveals neither. An empty identifiant is never
+    looked up."""
     account = None
     if identifiant.strip():
         account = await accounts.find_by_login(connection, identifiant)
@@ -289,6 +317,10 @@ async def _check_credentials(
         await run_in_threadpool(passwords.spend_verification_time, password)
         logger.info("login_failed", account_id=None)
         return None
+    locked_until = account["locked_until"]
+    if locked_until is not None and locked_until > datetime.now(UTC):
+        await run_in_threadpool(passwords.spend_verification_time, password)
+        return account
     if account["activated_at"] is None:
         await run_in_threadpool(passwords.spend_verification_time, password)
         ok = passwords.check_provisional_password(
@@ -684,6 +716,50 @@ def register_error_pages(app) -> None:
             request.state.keep_cookie = True
         return _render(
             request, "erreur.html", {"message": FORM_EXPIRED}, status_code=403
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A French page for an unknown address or a form address opened as a
+        page, instead of the framework's JSON."""
+        if exc.status_code == 405:
+            message = (
+                "Cette adresse ne s'ouvre pas directement. "
+                "Revenez à la page précédente pour recommencer."
+            )
+        elif exc.status_code == 404:
+            message = "Cette page n'existe pas."
+        else:
+            message = "La demande n'a pas pu être traitée."
+        if getattr(request.state, "session", None) is None:
+            # Static files and probes run without a session.
+            return PlainTextResponse(message, status_code=exc.status_code)
+        response = _render(
+            request, "erreur.html", {"message": message}, status_code=exc.status_code
+        )
+        response.headers.update(exc.headers or {})
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(
+        request: Request, exc: RequestValidationError
+    ) -> Response:
+        """A French page for an address or form value the pages never send
+        (a malformed id, an overlong parameter), instead of pydantic's
+        English JSON, which would echo the value."""
+        logger.info(
+            "request_rejected",
+            path=request.url.path,
+            fields=sorted({".".join(map(str, error["loc"])) for error in exc.errors()}),
+        )
+        return _render(
+            request,
+            "erreur.html",
+            {
+                "message": "La demande contient une valeur non valable. "
+                "Revenez à la page précédente pour recommencer."
+            },
+            status_code=400,
         )
 
     @app.exception_handler(LinksUnavailable)

@@ -26,6 +26,8 @@ from shared.outbox import OutboxRelay
 logger = get_logger(__name__)
 
 SCHEMA = "links"
+RELAY_BATCH_SIZE = 2_000
+RELAY_KAFKA_BATCH_BYTES = 256 * 1024
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -69,7 +71,15 @@ def create_app(settings: Settings) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     app.state.pool = await create_pool(settings.database_url, SCHEMA)
-    relay = OutboxRelay(app.state.pool, settings.kafka_bootstrap_servers, schema=SCHEMA)
+    # A full import makes a link.proposed per link, hundreds of thousands for
+    # an académie: larger batches cost fewer round trips to both servers.
+    relay = OutboxRelay(
+        app.state.pool,
+        settings.kafka_bootstrap_servers,
+        schema=SCHEMA,
+        batch_size=RELAY_BATCH_SIZE,
+        max_batch_bytes=RELAY_KAFKA_BATCH_BYTES,
+    )
     await relay.start()
     await app.state.broker.start()
     logger.info("links_started")

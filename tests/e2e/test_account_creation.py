@@ -192,6 +192,29 @@ async def test_activated_account_leads_to_recovery(creation_system, new_client):
     assert len(holders) == 1
 
 
+async def test_disabled_account_keeps_its_records(creation_system, new_client):
+    [record] = await fetch(
+        creation_system,
+        "UPDATE identity.accounts SET disabled_at = now()"
+        " WHERE nom = 'GIRARD' AND prenom = 'Léna' RETURNING responsable_id",
+    )
+    client = new_client()
+
+    sent = request_code(client, "Girard", "Léna", "0639981007")
+    answer = type_code(client, sent, sms_code(creation_system, "0639981007"))
+
+    # School staff disabled the account: a new one must not undo that.
+    assert "Vous avez déjà un compte ÉduConnect" in text_of(answer)
+    holders = await fetch(
+        creation_system,
+        "SELECT accounts.disabled_at FROM identity.account_responsables held"
+        " JOIN identity.accounts USING (account_id) WHERE held.responsable_id = $1",
+        record["responsable_id"],
+    )
+    assert len(holders) == 1
+    assert holders[0]["disabled_at"] is not None
+
+
 @pytest.mark.xfail(
     strict=True,
     reason="the links service applies 'last_confirmed_link' per responsable "
@@ -228,4 +251,4 @@ async def test_refusal_across_records_in_mon_compte(creation_system, new_client)
         asked.url.path, data={"csrf_token": csrf_token(asked), "action": "valider"}
     )
 
-    assert "Rose PETIT n'est plus rattaché à votre compte." in text_of(done)
+    assert "Le rattachement de Rose PETIT à votre compte est retiré." in text_of(done)

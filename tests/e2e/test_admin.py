@@ -26,6 +26,8 @@ CLEMENT_FATHER = "siecle:7100036"
 CHEVALIER_MOTHER = "siecle:7100039"
 # Activated by the IEN test, so that the activation rate counts one account.
 CHEVALIER_FATHER = "siecle:7100040"
+# The own pupil account of Sébastien GAUTHIER (class 6B), which no other test uses.
+SEBASTIEN_GAUTHIER = "9900000020Z"
 # Sébastien ROBIN's responsable, in collège 0999102F only.
 OTHER_SCHOOL_RESPONSABLE = "siecle:7100057"
 
@@ -144,7 +146,7 @@ async def test_class_page_statuses_without_secrets(sample_system, new_client):
     assert re.search(r"CLÉMENT \S+ verrouillé", text), text
     assert re.search(r"CHEVALIER \S+ désactivé", text), text
     assert "non activé" in text
-    assert "proposée" in text
+    assert "proposé" in text
     assert provisional not in page.text
     for birth_date in birth_dates_of_class(SCHOOL, CLASSE):
         assert birth_date not in text
@@ -370,3 +372,32 @@ async def test_ecole_classes_shown_by_label(sample_system, new_client):
     assert "Classe CE2 M. Imaginaire" in text_of(school)
     assert classe.status_code == 200
     assert "Inès BENALI" in text_of(classe)
+
+
+async def test_pupil_account_managed_from_class(sample_system, new_client):
+    client = staff_client(sample_system, new_client, "directeur", SCHOOL)
+    pupil = await sample_system.pupil_account(SEBASTIEN_GAUTHIER)
+    identifiant, before = sample_system.pupil_notice(SEBASTIEN_GAUTHIER)
+    page = client.get(
+        f"/administration/ecoles/{SCHOOL}/classe", params={"code": CLASSE}
+    )
+
+    done = client.post(
+        f"/administration/ecoles/{SCHOOL}/comptes/{pupil['account_id']}"
+        "/mot-de-passe-provisoire",
+        data={"csrf_token": csrf_token(page), "classe": CLASSE},
+    )
+    _, after = sample_system.pupil_notice(SEBASTIEN_GAUTHIER)
+    notice = client.get(
+        f"/administration/ecoles/{SCHOOL}/notices",
+        params={"compte": str(pupil["account_id"])},
+    )
+
+    assert "Compte de l'élève" in text_of(page)
+    assert identifiant in text_of(page)
+    assert "Un nouveau mot de passe provisoire a été créé" in text_of(done)
+    assert after != before
+    assert log_in(new_client(), identifiant, before).status_code == 401
+    assert log_in(new_client(), identifiant, after).url.path == "/activation-eleve"
+    assert after in text_of(notice)
+    assert f"Élève de la classe {CLASSE}" in text_of(notice)

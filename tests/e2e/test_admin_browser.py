@@ -59,7 +59,7 @@ async def test_chef_etablissement_journey(sample_system, page):
     await expect(page.get_by_role("heading", name=f"Classe {CLASSE}")).to_be_visible()
     row = page.get_by_role("row").filter(has_text=mother["identifiant"])
     await expect(row).to_contain_text("non activé")
-    await expect(row).to_contain_text("proposée")
+    await expect(row).to_contain_text("proposé")
     await check_page(page, "32-administration-classe")
     await row.get_by_role("button", name="Désactiver le compte de").focus()
     await page.keyboard.press("Enter")

@@ -127,7 +127,7 @@ async def test_parent_journeys_in_browser(sample_system, page):
     ).to_be_visible()
     await page.get_by_role("button", name="Valider").click()
 
-    await expect(page.get_by_text("n'est plus rattaché à votre compte")).to_be_visible()
+    await expect(page.get_by_text("à votre compte est retiré")).to_be_visible()
     await expect(
         page.get_by_role("button", name="Je ne suis pas le représentant légal de Jules")
     ).to_have_count(0)

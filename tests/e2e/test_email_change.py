@@ -108,6 +108,19 @@ async def test_taken_email_is_refused(sample_system, new_client):
     assert 'href="/mot-de-passe-oublie"' in refused.text
 
 
+async def test_taken_email_is_not_told_without_password(sample_system, new_client):
+    taken = unique_email()
+    await make_account(sample_system, email=taken)
+    account = await make_account(sample_system, email=unique_email())
+    client = new_client()
+    log_in(client, account["identifiant"], PASSWORD)
+
+    refused = ask_change(client, taken, taken, "pas le bon mot de passe")
+
+    assert refused.status_code == 422
+    assert error_messages(refused) == [MESSAGES["current_password_wrong"]]
+
+
 async def test_address_taken_before_link_is_opened(sample_system, new_client):
     account = await make_account(sample_system, email=unique_email())
     client = new_client()

@@ -157,6 +157,6 @@ async def test_other_name_is_refused(creation_system, haddad_client):
     account = haddad_client.get("/mon-compte")
 
     assert answer.status_code == 422
-    assert "n'est pas au même nom que le vôtre" in text_of(answer)
+    assert "compte au nom d'une autre personne" in text_of(answer)
     assert "Maël" not in text_of(account)
     assert await creation_system.account(OTHER_PERSON) is not None

@@ -67,3 +67,24 @@ async def test_links_api_rejects_calls_without_token(sample_system, new_client):
     )
 
     assert answer.status_code == 401
+
+
+async def test_unknown_addresses_get_french_pages(sample_system, new_client):
+    client = new_client()
+
+    unknown = client.get("/page-inexistante")
+    form_address = client.get("/deconnexion")
+    malformed = client.get(
+        "/administration/ecoles/0999101E/notices", params={"compte": "pas-un-id"}
+    )
+
+    assert unknown.status_code == 404
+    assert "Cette page n'existe pas." in text_of(unknown)
+    assert form_address.status_code == 405
+    assert "Cette adresse ne s'ouvre pas directement." in text_of(form_address)
+    for page in (unknown, form_address):
+        assert page.headers["content-type"].startswith("text/html")
+        assert "Retour à la page de connexion" in text_of(page)
+    assert malformed.status_code == 400
+    assert "La demande contient une valeur non valable." in text_of(malformed)
+    assert "pas-un-id" not in malformed.text

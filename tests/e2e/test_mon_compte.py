@@ -90,7 +90,7 @@ async def test_refused_child_leaves_portal_and_comes_back(sample_system, new_cli
         data={"csrf_token": csrf_token(confirmation), "action": "valider"},
     )
     assert account.url.path == "/mon-compte"
-    assert "n'est plus rattaché à votre compte" in text_of(account)
+    assert "à votre compte est retiré" in text_of(account)
     assert "Je ne suis pas le représentant légal" not in text_of(account)
     assert "Frédéric" not in text_of(client.get("/portail"))
     assert await last_screen(sample_system, ROBIN) == "mon_compte"

@@ -110,13 +110,25 @@ def test_public_url_must_be_http_address():
 
 
 def account(**columns) -> dict:
-    return {"disabled_at": None, "locked_until": None, **columns}
+    return {
+        "disabled_at": None,
+        "locked_until": None,
+        "responsable_id": "siecle:1",
+        "responsable_ids": ["siecle:1"],
+        **columns,
+    }
 
 
 def test_disabled_account_is_refused():
     refusal = web._login_refusal(account(disabled_at=datetime.now(UTC)))
 
     assert refusal == (web.ACCOUNT_DISABLED, 403)
+
+
+def test_emptied_account_is_refused():
+    refusal = web._login_refusal(account(responsable_ids=[]))
+
+    assert refusal == (web.ACCOUNT_GROUPED, 403)
 
 
 def test_locked_account_is_refused_until_lock_ends():

@@ -182,6 +182,8 @@ def test_form_survives_the_session_round_trip():
         ("Inès", "d'Inès"),
         ("Hugo", "de Hugo"),
         ("Jules", "de Jules"),
+        ("Yanis", "de Yanis"),
+        ("Yves", "d'Yves"),
     ],
 )
 def test_de_prenom_elides_before_vowels(prenom, expected):

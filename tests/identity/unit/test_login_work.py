@@ -35,6 +35,7 @@ def make_account(activated: bool) -> dict:
         "activated_at": datetime.now(UTC) if activated else None,
         "password_hash": passwords.hash_password(PASSWORD) if activated else None,
         "notice_version": 0,
+        "locked_until": None,
     }
 
 

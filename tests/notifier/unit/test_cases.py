@@ -232,7 +232,7 @@ async def test_digest_lists_open_cases_once_a_day(queue, cases):
     digest = versailles[0]
     assert digest.to == (EDUCONNECT_TEAM,)
     assert digest.cc == ()
-    assert "Versailles : 2 rattachement(s) refusé(s) à corriger au 16/01/2020" in (
+    assert "Versailles : 2 rattachement(s) refusé(s) en attente de correction le 16/01/2020" in (
         digest.subject
     )
     assert "élève 9900000011A" in digest.text

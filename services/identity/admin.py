@@ -285,9 +285,11 @@ async def account_action(
     classe: Annotated[str, Form(max_length=100)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ):
-    """Apply one action on a responsable's account of the school:
-    ``mot-de-passe-provisoire`` gives an account not yet activated a new
-    provisional password (the printed notice no longer works),
+    """Apply one action on an account of the school, a pupil's or a
+    responsable's. ``mot-de-passe-provisoire`` gives a new provisional
+    password (the printed notice no longer works) to an account not yet
+    activated, or to a pupil's activated account, which is then activated
+    again with the new notice.
     ``desactiver`` keeps the account from logging in and ends its sessions,
     ``reactiver`` lifts that. Each action is recorded in the staff audit."""
     _check_csrf(session, csrf_token)
@@ -416,9 +418,10 @@ async def notices_page(
     classe: Annotated[str | None, Query(max_length=100)] = None,
     compte: Annotated[uuid.UUID | None, Query()] = None,
 ):
-    """A page to print: the notice (identifiant and provisional password) of
-    each responsable of a class whose account is not yet activated, or of one
-    responsable's account. Printing is recorded in the staff audit."""
+    """Show a page to print: the notice (identifiant and provisional
+    password) of each account of a class not yet activated, pupils' and
+    responsables', or of one account. Printing is recorded in the staff
+    audit."""
     account, scope, other = await _entry(request, pool, session)
     if other is not None:
         return other

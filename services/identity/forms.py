@@ -25,7 +25,7 @@ from services.identity.passwords import (
 _EMAIL_PATTERN = re.compile(
     r'^[^@\s<>()\[\],;:"\\]+@[^@\s<>()\[\],;:"\\]+\.[^@\s<>()\[\],;:"\\]+$'
 )
-# The longest address SMTP can carry.
+# The usual maximum length of an e-mail address.
 _EMAIL_MAX_LENGTH = 254
 _FRENCH_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 _ISO_DATE = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})\s*$")

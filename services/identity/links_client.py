@@ -109,9 +109,9 @@ class LinksClient:
 
         if dry_run or len(per_record) <= 1:
             return await decide_each(dry_run)
-        # NOTE: between the check and the last record's decisions another
-        # request may change a link, so a rare failure can leave the first
-        # records decided; the links service has no multi-record transaction.
+        # NOTE: another request may change a link between the check and the
+        # last record's decisions. The links service has no transaction over
+        # several records, so such a failure can leave the first ones decided.
         return await decide_each(True) or await decide_each(False)
 
     async def decide(

@@ -278,12 +278,12 @@ async def _record_login_failure(
 
 
 def _login_refusal(account) -> tuple[str, int] | None:
-    """Return the message and status that keep an account from logging in:
-    locked after wrong passwords typed under its other login (identifiant or
-    e-mail), whatever password was typed; or, once its password matched,
-    disabled by an administrator or emptied because another account took its
-    responsable record (account creation or grouping). Returns None when it
-    may log in."""
+    """Return the message and status that keep an account from logging in,
+    or None when it may log in. A lock set by wrong passwords under its
+    other login (identifiant or e-mail) applies whatever password was typed.
+    Once the password matched, an account is also kept out when an
+    administrator disabled it, or when another account took its responsable
+    record (account creation or grouping)."""
     locked_until = account["locked_until"]
     now = datetime.now(UTC)
     if locked_until is not None and locked_until > now:
@@ -303,7 +303,7 @@ async def _check_credentials(
 ):
     """Return the account when the password (or, before activation, the
     notice's provisional password) matches, else None. A locked account is
-    returned without its password being checked, so that its answer is the
+    returned without its password being checked, so that the page shows the
     lock message whatever was typed and guesses learn nothing. An unknown
     identifiant and an account not yet activated cost one argon2 verification
     too, so the time taken reveals neither. An empty identifiant is never
@@ -720,8 +720,8 @@ def register_error_pages(app) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        """A French page for an unknown address or a form address opened as a
-        page, instead of the framework's JSON."""
+        """Render a French page for an unknown address or a form address
+        opened as a page, instead of the framework's JSON."""
         if exc.status_code == 405:
             message = (
                 "Cette adresse ne s'ouvre pas directement. "
@@ -744,9 +744,9 @@ def register_error_pages(app) -> None:
     async def invalid_request(
         request: Request, exc: RequestValidationError
     ) -> Response:
-        """A French page for an address or form value the pages never send
-        (a malformed id, an overlong parameter), instead of pydantic's
-        English JSON, which would echo the value."""
+        """Render a French page for an address or form value that the pages
+        never send (a malformed id, an overlong parameter), instead of
+        pydantic's English JSON, which would echo the value."""
         logger.info(
             "request_rejected",
             path=request.url.path,

@@ -7,13 +7,16 @@ the académie and a copy with 1 % of pupils changed, then measures in one run:
 
 1. baseline: the same files read by a bare streaming parser (``iterparse``,
    ``csv``) and loaded with plain COPY into unindexed tables;
-2. the importer's first full import, events published to Kafka;
+2. the importer's first full import, until the links service has applied
+   every event it published;
 3. a second full import with 1 % of pupils and links changed;
 4. the same import again, which must write and publish nothing.
 
 Each import runs as its own ``python -m services.importer`` process, whose
-peak resident memory is read from ``wait4``. Times are wall clock. Events
-applied by the links service are not measured here.
+peak resident memory is read from ``wait4``. The links service runs as the
+tests run it (``LocalStack.start_service``), on the same database and broker;
+an import counts until links has recorded every event the importer published
+as processed (``links.processed_messages``). Times are wall clock.
 """
 
 import argparse
@@ -38,6 +41,8 @@ from shared.devstack.stack import LocalStack  # noqa: E402
 
 BATCH = 10_000
 ACADEMIE = "versailles"
+# How long the benchmark waits for links to apply the events of one import.
+APPLY_TIMEOUT_SECONDS = 3_600
 
 
 def main() -> None:
@@ -52,6 +57,8 @@ def main() -> None:
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="importer-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    # At INFO, links logs one line per event. The figures measure the work.
+    os.environ.setdefault("LINKS_LOG_LEVEL", "WARNING")
     try:
         with LocalStack(workdir / "stack") as stack:
             asyncio.run(run(stack, workdir, args.pupils))
@@ -80,12 +87,10 @@ async def run(stack: LocalStack, workdir: Path, pupils: int) -> None:
         f"{baseline['rows']} rows"
     )
 
-    url = await create_database(stack, "bench_importer")
+    url = stack.database_url
+    stack.start_service("links")
     env = {
-        **os.environ,
-        "IMPORTER_DATABASE_URL": url,
-        "IMPORTER_KAFKA_BOOTSTRAP_SERVERS": stack.kafka_bootstrap_servers,
-        "IMPORTER_ENVIRONMENT": "test",
+        **stack.process_env("importer"),
         "IMPORTER_LOG_LEVEL": "WARNING",
     }
     runs = [
@@ -93,29 +98,52 @@ async def run(stack: LocalStack, workdir: Path, pupils: int) -> None:
         ("1 % changed", changed),
         ("unchanged", changed),
     ]
-    results = []
     for number, (label, folder) in enumerate(runs, start=1):
         before = await database_counts(url)
+        started = time.monotonic()
         seconds, max_rss = run_importer(env, folder, workdir / f"import{number}.log")
+        await wait_until_applied(url)
+        applied = time.monotonic() - started
         after = await database_counts(url)
-        result = {
-            "label": label,
-            "seconds": seconds,
-            "ratio": seconds / baseline["seconds"],
-            "max_rss_mb": max_rss / 1024,
-            "events": after["events"] - before["events"],
-            "published": after["published"] - before["published"],
-            "snapshot_rows_written": after["written"] - before["written"],
-            "snapshot_rows_updated": after["updated"] - before["updated"],
-        }
-        results.append(result)
+        events = after["events"] - before["events"]
         print(
-            f"{label}: {seconds:.1f} s = {result['ratio']:.2f}× baseline, "
-            f"peak RSS {result['max_rss_mb']:.0f} MB, {result['events']} events "
-            f"({result['published']} published), snapshot rows written "
-            f"{result['snapshot_rows_written']} (updated "
-            f"{result['snapshot_rows_updated']})"
+            f"{label}: {applied:.1f} s = {applied / baseline['seconds']:.2f}× "
+            f"baseline until links applied every event (importer {seconds:.1f} s "
+            f"= {seconds / baseline['seconds']:.2f}×, links done "
+            f"{applied - seconds:.1f} s after it), importer peak RSS "
+            f"{max_rss / 1024:.0f} MB, {events} events "
+            f"({after['published'] - before['published']} published), snapshot "
+            f"rows written {after['written'] - before['written']} (updated "
+            f"{after['updated'] - before['updated']}); links holds "
+            f"{after['links_eleves']} pupils, {after['links_links']} links, "
+            f"{after['links_responsables']} responsables"
         )
+
+
+async def wait_until_applied(url: str) -> None:
+    """Wait until the links consumers have recorded as processed every event
+    the importer ever published."""
+    deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
+    connection = await asyncpg.connect(url)
+    try:
+        published = await connection.fetchval(
+            "SELECT count(*) FROM importer.outbox WHERE published_at IS NOT NULL"
+        )
+        while True:
+            processed = await connection.fetchval(
+                "SELECT count(*) FROM links.processed_messages"
+                " WHERE consumer IN ('links.eleves', 'links.responsables')"
+            )
+            if processed >= published:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"links applied {processed} of {published} events within "
+                    f"{APPLY_TIMEOUT_SECONDS} s; see its log in the stack folder"
+                )
+            await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
 
 
 async def create_database(stack: LocalStack, name: str) -> str:
@@ -160,16 +188,29 @@ def run_importer(env: dict[str, str], folder: Path, log: Path) -> tuple[float, i
 
 
 async def database_counts(url: str) -> dict[str, int]:
-    """Return the outbox size and the rows inserted, updated and deleted in the
-    snapshot tables so far."""
+    """Return the outbox size, the rows inserted, updated and deleted in the
+    snapshot tables so far, and the rows of the links tables."""
     connection = await asyncpg.connect(url)
     try:
-        exists = await connection.fetchval("SELECT to_regclass('importer.outbox')")
-        if exists is None:
-            return {"events": 0, "published": 0, "written": 0, "updated": 0}
-        events = await connection.fetchval("SELECT count(*) FROM importer.outbox")
-        published = await connection.fetchval(
-            "SELECT count(*) FROM importer.outbox WHERE published_at IS NOT NULL"
+        counts = {}
+        for name, table in (
+            ("events", "importer.outbox"),
+            ("links_eleves", "links.eleves"),
+            ("links_links", "links.links"),
+            ("links_responsables", "links.responsables"),
+        ):
+            exists = await connection.fetchval("SELECT to_regclass($1)", table)
+            counts[name] = (
+                0
+                if exists is None
+                else await connection.fetchval(f"SELECT count(*) FROM {table}")
+            )
+        counts["published"] = (
+            0
+            if counts["events"] == 0
+            else await connection.fetchval(
+                "SELECT count(*) FROM importer.outbox WHERE published_at IS NOT NULL"
+            )
         )
         # Statistics of other sessions reach the view within about a second.
         await asyncio.sleep(1.5)
@@ -181,12 +222,7 @@ async def database_counts(url: str) -> dict[str, int]:
         )
     finally:
         await connection.close()
-    return {
-        "events": events,
-        "published": published,
-        "written": row["written"],
-        "updated": row["updated"],
-    }
+    return counts | {"written": row["written"], "updated": row["updated"]}
 
 
 async def measure_baseline(url: str, folder: Path) -> dict:

@@ -4,8 +4,10 @@ redelivered forever."""
 
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 
 import structlog
+from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaMessage
 from pydantic import TypeAdapter, ValidationError
 
@@ -18,11 +20,20 @@ _import_event = TypeAdapter(ImportEvent)
 
 @dataclass(frozen=True)
 class ImportMessage:
-    """An import event with its id and a logger bound to where it came from."""
+    """An import event with its id, its correlation id and a logger bound to
+    where it came from."""
 
     event_id: uuid.UUID
     event: ImportEvent
-    log: structlog.stdlib.BoundLogger
+    correlation_id: str | None
+    logger: structlog.stdlib.BoundLogger
+    context: dict[str, object]
+
+    @cached_property
+    def log(self) -> structlog.stdlib.BoundLogger:
+        """The logger bound to the message's topic, partition, offset and ids,
+        made on first use: a batch of thousands of messages logs few of them."""
+        return self.logger.bind(**self.context)
 
 
 def read_import_message(
@@ -40,18 +51,40 @@ def read_import_message(
     correlation_id_var.set(correlation_id)
     structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
     raw = message.raw_message
-    log = logger.bind(
+    return _read(headers, message.body, raw, logger, context)
+
+
+def read_import_record(
+    record: ConsumerRecord, logger: structlog.stdlib.BoundLogger, **context: str
+) -> ImportMessage | None:
+    """Return the event of one record of a batch, as ``read_import_message``
+    does, but bind its correlation id to its logger only: the records of one
+    batch may come from several imports."""
+    headers = {key: value.decode() for key, value in record.headers}
+    return _read(headers, record.value or b"", record, logger, context)
+
+
+def _read(
+    headers: dict[str, str],
+    body: bytes,
+    raw: ConsumerRecord,
+    logger: structlog.stdlib.BoundLogger,
+    context: dict[str, str],
+) -> ImportMessage | None:
+    correlation_id = headers.get(CORRELATION_HEADER)
+    context = {
         **context,
-        topic=raw.topic,
-        partition=raw.partition,
-        offset=raw.offset,
-        message_id=headers.get("ce_id"),
-    )
+        "topic": raw.topic,
+        "partition": raw.partition,
+        "offset": raw.offset,
+        "message_id": headers.get("ce_id"),
+        "correlation_id": correlation_id,
+    }
 
     try:
         event_id = event_id_from_headers(headers)
-        event = _import_event.validate_json(message.body)
+        event = _import_event.validate_json(body)
     except (ValueError, ValidationError) as exc:
-        log.error("import_message_rejected", error=str(exc))
+        logger.bind(**context).error("import_message_rejected", error=str(exc))
         return None
-    return ImportMessage(event_id, event, log)
+    return ImportMessage(event_id, event, correlation_id, logger, context)

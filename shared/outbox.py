@@ -109,15 +109,23 @@ class OutboxRelay:
         schema: str,
         batch_size: int = 500,
         poll_interval: float = 0.2,
+        max_batch_bytes: int = 16_384,
     ) -> None:
+        """``batch_size`` rows are read per transaction; the producer groups
+        messages of one partition in Kafka batches of up to
+        ``max_batch_bytes`` (the aiokafka default unless given)."""
         self._pool = pool
         self._bootstrap_servers = bootstrap_servers
         self._schema = schema
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._max_batch_bytes = max_batch_bytes
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task | None = None
         self._stopping = asyncio.Event()
+        # The background loop and ``drain`` take turns: otherwise the one that
+        # loses the schema's advisory lock reads no row and stops early.
+        self._publishing = asyncio.Lock()
 
     async def start(self) -> None:
         """Connect the producer and start relaying in the background."""
@@ -126,6 +134,7 @@ class OutboxRelay:
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
+            max_batch_size=self._max_batch_bytes,
         )
         await self._producer.start()
         self._task = asyncio.create_task(self._run(), name=f"outbox-{self._schema}")
@@ -143,7 +152,8 @@ class OutboxRelay:
         Needs a started producer: ``start()`` first, or use as a context."""
         total = 0
         while True:
-            read, published = await self._publish_batch()
+            async with self._publishing:
+                read, published = await self._publish_batch()
             total += published
             if not read:
                 break
@@ -152,7 +162,8 @@ class OutboxRelay:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                read, _ = await self._publish_batch()
+                async with self._publishing:
+                    read, _ = await self._publish_batch()
             except (OSError, asyncpg.PostgresError) as exc:
                 logger.warning(
                     "outbox_relay_failed",

@@ -99,11 +99,22 @@ class LinksClient:
                 raise LinkNotOwned(f"link {choice.link_id} is not the account's")
             per_record.setdefault(record_of[choice.link_id], []).append(choice)
 
+        refusing = {c.link_id for c in choices if c.decision == "refuse"}
+
         async def decide_each(dry: bool) -> dict[uuid.UUID, str]:
             rejected: dict[uuid.UUID, str] = {}
             for responsable_id, record_choices in per_record.items():
                 rejected |= await self.decide(
-                    responsable_id, record_choices, screen=screen, dry_run=dry
+                    responsable_id,
+                    record_choices,
+                    screen=screen,
+                    dry_run=dry,
+                    confirmed_elsewhere=sum(
+                        link.state == "confirmed"
+                        and link.responsable_id != responsable_id
+                        and link.link_id not in refusing
+                        for link in every_link
+                    ),
                 )
             return rejected
 
@@ -121,12 +132,16 @@ class LinksClient:
         *,
         screen: str,
         dry_run: bool,
+        confirmed_elsewhere: int = 0,
     ) -> dict[uuid.UUID, str]:
         """Check, and unless ``dry_run`` apply, the choices all or none.
-        Returns the error code of each rejected link; empty when accepted."""
+        ``confirmed_elsewhere`` counts the account's confirmed links on its
+        other records. Returns the error code of each rejected link; empty
+        when accepted."""
         body = {
             "screen": screen,
             "dry_run": dry_run,
+            "account_confirmed_elsewhere": confirmed_elsewhere,
             "decisions": [
                 {
                     "link_id": str(choice.link_id),

@@ -37,6 +37,10 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 EXIT_OK, EXIT_FAILED, EXIT_REJECTED, EXIT_HELD = 0, 1, 2, 3
 DRY_RUN_SAMPLE = 5
 RELAY_BATCH_SIZE = 5_000
+# Import messages are under 1 KB each. Kafka batches of 256 KB instead of the
+# default 16 KB cut the time to publish 50,000 of them by a fifth (measured
+# on the development machine); brokers accept batches of 1 MB by default.
+RELAY_KAFKA_BATCH_BYTES = 256 * 1024
 
 
 async def run_import(
@@ -209,6 +213,10 @@ async def _import(
         [path for school in schools for path in (school.eleves, school.responsables)],
     )
     async with pool.acquire() as connection:
+        # The snapshot tables fill up within the run's one transaction. A
+        # generic plan made while they looked empty would scan them whole for
+        # every school, so each query is planned with its values instead.
+        await connection.execute("SET plan_cache_mode = force_custom_plan")
         return await import_schools(
             connection,
             schools,
@@ -323,6 +331,7 @@ async def _publish_outbox(pool: asyncpg.Pool, settings: ImporterSettings) -> Non
         settings.kafka_bootstrap_servers,
         schema=SCHEMA,
         batch_size=RELAY_BATCH_SIZE,
+        max_batch_bytes=RELAY_KAFKA_BATCH_BYTES,
     )
     await relay.start()
     try:

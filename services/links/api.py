@@ -68,6 +68,13 @@ class DecisionsIn(BaseModel):
     dry_run: bool = Field(
         default=False, description="Check every decision without applying any."
     )
+    account_confirmed_elsewhere: int = Field(
+        default=0,
+        ge=0,
+        description="Confirmed links the identity account keeps on its other "
+        "responsable records; on mon_compte they count towards the link that "
+        "must remain.",
+    )
 
 
 class DecisionErrorOut(BaseModel):
@@ -180,6 +187,7 @@ async def post_decisions(
                 screen=body.screen,
                 dry_run=body.dry_run,
                 throttle=settings.birth_date_throttle(),
+                confirmed_elsewhere=body.account_confirmed_elsewhere,
             )
     except LinkNotFound as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "link not found") from exc

@@ -2,12 +2,13 @@
 and writes its events to the outbox in that same transaction."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args
 
 import asyncpg
+from pydantic import BaseModel
 
 from services.links import repository
 from services.links.domain import (
@@ -38,7 +39,7 @@ from shared.contracts.events import (
     Screen,
 )
 from shared.logging import correlation_id_var, get_logger
-from shared.outbox import enqueue
+from shared.outbox import enqueue, enqueue_many
 
 logger = get_logger(__name__)
 
@@ -60,6 +61,18 @@ async def _publish(connection: asyncpg.Connection, eleve_id: str, event) -> None
     )
 
 
+async def _publish_many(
+    connection: asyncpg.Connection, events: Sequence[tuple[str, BaseModel]]
+) -> None:
+    """Write ``(eleve_id, event)`` pairs to the outbox in that order, with one
+    COPY."""
+    await enqueue_many(
+        connection,
+        ((Topic.LINKS, eleve_id, event) for eleve_id, event in events),
+        source=EVENT_SOURCE,
+    )
+
+
 async def apply_responsable_imported(
     connection: asyncpg.Connection, event: ResponsableImported
 ) -> None:
@@ -69,13 +82,26 @@ async def apply_responsable_imported(
     person had a confirmed link from the pupil's former source. That
     confirmation carries over now and emits ``link.confirmed``. Otherwise the
     import emits nothing."""
-    await repository.upsert_responsable(connection, event)
+    await apply_responsables_imported(connection, [event])
 
+
+async def apply_responsables_imported(
+    connection: asyncpg.Connection, events: Sequence[ResponsableImported]
+) -> None:
+    """Apply ``apply_responsable_imported`` to each event, with a few
+    statements for them all. Each responsable appears once in ``events``."""
+    if not events:
+        return
+    await repository.upsert_responsables(connection, events)
+
+    rows = await repository.undecided_links_of_responsables(
+        connection, [event.responsable_id for event in events]
+    )
+    if not rows:
+        return
     now = datetime.now(UTC)
-    for row in await repository.undecided_links_of_responsable(
-        connection, event.responsable_id
-    ):
-        await repository.lock_eleve(connection, row["eleve_id"])
+    await repository.lock_eleves(connection, [row["eleve_id"] for row in rows])
+    for row in rows:
         link = await repository.link(connection, row["link_id"])
         if link is not None and link["state"] == LinkState.PROPOSED:
             await _carry_over_confirmation(connection, link, now)
@@ -86,7 +112,16 @@ async def apply_responsable_removed(
 ) -> None:
     """Mark a responsable record as gone from its source. Its links go with the
     pupil events that no longer name it. Emits nothing."""
-    await repository.mark_responsable_removed(connection, event.responsable_id)
+    await apply_responsables_removed(connection, [event])
+
+
+async def apply_responsables_removed(
+    connection: asyncpg.Connection, events: Sequence[ResponsableRemoved]
+) -> None:
+    """Apply ``apply_responsable_removed`` to each event, with one statement."""
+    await repository.mark_responsables_removed(
+        connection, [event.responsable_id for event in events]
+    )
 
 
 async def apply_eleve_imported(
@@ -105,58 +140,82 @@ async def apply_eleve_imported(
     other source (see ``same_responsable``) is confirmed at once (emits
     ``link.proposed`` then ``link.confirmed`` with origin ``source_change``).
     """
-    await repository.lock_eleve(connection, event.eleve_id)
-    await repository.upsert_eleve(connection, event)
+    await apply_eleves_imported(connection, [event])
+
+
+async def apply_eleves_imported(
+    connection: asyncpg.Connection, events: Sequence[EleveImported]
+) -> None:
+    """Apply ``apply_eleve_imported`` to each event, with a few statements
+    for them all. Each pupil appears once in ``events``.
+
+    Each pupil's events keep their order: its ``link.proposed``, then the
+    confirmations carried over, then its ``link.removed``.
+    """
+    if not events:
+        return
+    await repository.lock_eleves(connection, [event.eleve_id for event in events])
+    await repository.upsert_eleves(connection, events)
     now = datetime.now(UTC)
 
-    expected = {link.responsable_id: link for link in event.responsables}
-    existing = {
-        row["responsable_id"]: row
-        for row in await repository.links_of_eleve(
-            connection, event.eleve_id, event.source
-        )
-    }
+    pupils = [(event.eleve_id, event.source) for event in events]
+    existing: dict[str, dict[str, asyncpg.Record]] = {}
+    for row in await repository.links_of_eleves(connection, pupils):
+        existing.setdefault(row["eleve_id"], {})[row["responsable_id"]] = row
 
-    for responsable_id, link in expected.items():
-        if responsable_id in existing:
-            continue
-        link_id = link_id_for(event.eleve_id, responsable_id)
-        inserted = await repository.insert_link(
-            connection,
-            link_id=link_id,
-            eleve_id=event.eleve_id,
-            responsable_id=responsable_id,
-            academie=event.academie,
-            source=event.source,
-            code_parente=link.code_parente,
-        )
-        if not inserted:
-            # Another source brought this pair first: it keeps its state and
-            # now follows the source that enrols the pupil.
-            await repository.update_link_source(
-                connection, link_id, event.source, link.code_parente
-            )
-            continue
-        await _publish(
-            connection,
-            event.eleve_id,
-            LinkProposed(
-                academie=event.academie,
-                link_id=link_id,
+    new_links: list[repository.NewLink] = []
+    removed: list[asyncpg.Record] = []
+    for event in events:
+        expected = {link.responsable_id: link for link in event.responsables}
+        rows = existing.get(event.eleve_id, {})
+        new_links.extend(
+            repository.NewLink(
+                link_id=link_id_for(event.eleve_id, responsable_id),
                 eleve_id=event.eleve_id,
                 responsable_id=responsable_id,
-                occurred_at=now,
-            ),
+                academie=event.academie,
+                source=event.source,
+                code_parente=link.code_parente,
+            )
+            for responsable_id, link in expected.items()
+            if responsable_id not in rows
         )
-        await _carry_over_confirmation(
-            connection, await repository.link(connection, link_id), now
-        )
+        removed.extend(row for rid, row in rows.items() if rid not in expected)
 
-    await _remove_links(
-        connection,
-        [row for rid, row in existing.items() if rid not in expected],
-        now,
+    inserted = await repository.insert_links(connection, new_links)
+    # Another source brought these pairs first: they keep their states and
+    # now follow the source that enrols the pupil.
+    await repository.update_links_source(
+        connection, [link for link in new_links if link.link_id not in inserted]
     )
+    proposed = [link for link in new_links if link.link_id in inserted]
+    await _publish_many(
+        connection,
+        [
+            (
+                link.eleve_id,
+                LinkProposed(
+                    academie=link.academie,
+                    link_id=link.link_id,
+                    eleve_id=link.eleve_id,
+                    responsable_id=link.responsable_id,
+                    occurred_at=now,
+                ),
+            )
+            for link in proposed
+        ],
+    )
+    if proposed:
+        confirmed_elsewhere = await repository.with_confirmed_links_from_other_sources(
+            connection, sorted({(link.eleve_id, link.source) for link in proposed})
+        )
+        for link in proposed:
+            if (link.eleve_id, link.source) in confirmed_elsewhere:
+                await _carry_over_confirmation(
+                    connection, await repository.link(connection, link.link_id), now
+                )
+
+    await _remove_links(connection, removed, now)
 
 
 async def apply_eleve_removed(
@@ -235,19 +294,23 @@ async def _remove_links(
     if not rows:
         return
     await repository.delete_links(connection, (row["link_id"] for row in rows))
-    for row in rows:
-        await _publish(
-            connection,
-            row["eleve_id"],
-            LinkRemoved(
-                academie=row["academie"],
-                link_id=row["link_id"],
-                eleve_id=row["eleve_id"],
-                responsable_id=row["responsable_id"],
-                occurred_at=now,
-                previous_state=row["state"],
-            ),
-        )
+    await _publish_many(
+        connection,
+        [
+            (
+                row["eleve_id"],
+                LinkRemoved(
+                    academie=row["academie"],
+                    link_id=row["link_id"],
+                    eleve_id=row["eleve_id"],
+                    responsable_id=row["responsable_id"],
+                    occurred_at=now,
+                    previous_state=row["state"],
+                ),
+            )
+            for row in rows
+        ],
+    )
 
 
 @dataclass
@@ -266,20 +329,22 @@ async def decide(
     screen: Screen,
     dry_run: bool = False,
     throttle: BirthDateThrottle = DEFAULT_THROTTLE,
+    confirmed_elsewhere: int = 0,
 ) -> DecisionOutcome:
     """Apply a responsable's decisions on their links, all or none.
 
     Every decision is checked first: the link is the responsable's, the
     birth date of a confirmed pupil matches unless too many wrong dates were
-    typed lately (``throttle``), and on *Mon compte* the responsable keeps at
-    least one confirmed link. If one check fails, no link changes, the
-    rejected decisions and wrong birth dates are audited (also on a dry run,
-    so that dry runs cannot be used to guess dates), and the errors are
-    returned. Otherwise each link that changes state is audited and emits
-    ``link.confirmed``, ``link.refused`` or, when a refused link is
-    confirmed, ``link.refusal_withdrawn``. A decision that repeats the
-    current state changes nothing. Raises ``LinkNotFound`` for a link id
-    that is not one of the responsable's.
+    typed lately (``throttle``), and on *Mon compte* the responsable keeps
+    at least one confirmed link, counting the ``confirmed_elsewhere`` links
+    that the identity account keeps on its other responsable records. If one
+    check fails, no link changes, the rejected decisions and wrong birth
+    dates are audited (also on a dry run, so that dry runs cannot be used to
+    guess dates), and the errors are returned. Otherwise each link that
+    changes state is audited and emits ``link.confirmed``, ``link.refused``
+    or, when a refused link is confirmed, ``link.refusal_withdrawn``. A
+    decision that repeats the current state changes nothing. Raises
+    ``LinkNotFound`` for a link id that is not one of the responsable's.
     """
     await repository.lock_responsable_decisions(connection, responsable_id)
     rows = {
@@ -298,7 +363,7 @@ async def decide(
     )
     if not errors and screen == "mon_compte":
         errors = await _check_keeps_confirmed_link(
-            connection, responsable_id, decisions, rows
+            connection, responsable_id, decisions, rows, confirmed_elsewhere
         )
     if errors:
         await _audit_rejections(connection, responsable_id, errors, rows, screen, now)
@@ -408,10 +473,13 @@ async def _check_keeps_confirmed_link(
     responsable_id: str,
     decisions: list[Decision],
     rows: dict,
+    confirmed_elsewhere: int,
 ) -> list[DecisionError]:
     # On Mon compte the account must keep a pupil; the page intermédiaire lets
     # a responsable refuse everything, because the school may have got it wrong.
-    confirmed = await repository.count_confirmed_links(connection, responsable_id)
+    confirmed = confirmed_elsewhere + await repository.count_confirmed_links(
+        connection, responsable_id
+    )
     refused_confirmed = []
     for decision in decisions:
         state = rows[decision.link_id]["state"]

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -9,42 +10,16 @@ import asyncpg
 from shared.contracts.events import EleveImported, ResponsableImported
 
 
-async def upsert_responsable(
-    connection: asyncpg.Connection, event: ResponsableImported
-) -> None:
-    """Store the responsable record as the source exports it today."""
-    await connection.execute(
-        """
-        INSERT INTO responsables (responsable_id, academie, source, civilite, nom,
-                                  prenom, email, telephone_portable)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-        ON CONFLICT (responsable_id) DO UPDATE SET
-            academie = EXCLUDED.academie, source = EXCLUDED.source,
-            civilite = EXCLUDED.civilite, nom = EXCLUDED.nom,
-            prenom = EXCLUDED.prenom, email = EXCLUDED.email,
-            telephone_portable = EXCLUDED.telephone_portable,
-            removed_at = NULL, updated_at = now()
-        """,
-        event.responsable_id,
-        event.academie,
-        event.source,
-        event.civilite,
-        event.nom,
-        event.prenom,
-        event.email,
-        event.telephone_portable,
-    )
+@dataclass(frozen=True, slots=True)
+class NewLink:
+    """A link that an import brings to a pupil."""
 
-
-async def mark_responsable_removed(
-    connection: asyncpg.Connection, responsable_id: str
-) -> None:
-    """Record that the source no longer exports the responsable."""
-    await connection.execute(
-        "UPDATE responsables SET removed_at = now(), updated_at = now()"
-        " WHERE responsable_id = $1 AND removed_at IS NULL",
-        responsable_id,
-    )
+    link_id: uuid.UUID
+    eleve_id: str
+    responsable_id: str
+    academie: str
+    source: str
+    code_parente: str | None
 
 
 async def lock_eleve(
@@ -54,35 +29,6 @@ async def lock_eleve(
     all changes to one pupil's links are serialised."""
     return await connection.fetchrow(
         "SELECT * FROM eleves WHERE eleve_id = $1 FOR UPDATE", eleve_id
-    )
-
-
-async def upsert_eleve(connection: asyncpg.Connection, event: EleveImported) -> None:
-    """Store the pupil as enrolled in the event's school and class."""
-    await connection.execute(
-        """
-        INSERT INTO eleves (eleve_id, academie, ine, source, source_eleve_id, uai,
-                            classe, nom, nom_usage, prenom, date_naissance)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-        ON CONFLICT (eleve_id) DO UPDATE SET
-            academie = EXCLUDED.academie, ine = EXCLUDED.ine,
-            source = EXCLUDED.source, source_eleve_id = EXCLUDED.source_eleve_id,
-            uai = EXCLUDED.uai, classe = EXCLUDED.classe, nom = EXCLUDED.nom,
-            nom_usage = EXCLUDED.nom_usage, prenom = EXCLUDED.prenom,
-            date_naissance = EXCLUDED.date_naissance, enrolled = true,
-            updated_at = now()
-        """,
-        event.eleve_id,
-        event.academie,
-        event.ine,
-        event.source,
-        event.source_eleve_id,
-        event.uai,
-        event.classe,
-        event.nom,
-        event.nom_usage,
-        event.prenom,
-        event.date_naissance,
     )
 
 
@@ -102,50 +48,6 @@ async def links_of_eleve(
     """Return the pupil's links that ``source`` brought."""
     return await connection.fetch(
         "SELECT * FROM links WHERE eleve_id = $1 AND source = $2", eleve_id, source
-    )
-
-
-async def insert_link(
-    connection: asyncpg.Connection,
-    *,
-    link_id: uuid.UUID,
-    eleve_id: str,
-    responsable_id: str,
-    academie: str,
-    source: str,
-    code_parente: str | None,
-) -> bool:
-    """Insert a proposed link; returns False when the pair already has one."""
-    inserted = await connection.fetchval(
-        """
-        INSERT INTO links (link_id, eleve_id, responsable_id, academie, source,
-                           code_parente)
-        VALUES ($1, $2, $3, $4, $5, $6)
-        ON CONFLICT (eleve_id, responsable_id) DO NOTHING
-        RETURNING true
-        """,
-        link_id,
-        eleve_id,
-        responsable_id,
-        academie,
-        source,
-        code_parente,
-    )
-    return bool(inserted)
-
-
-async def update_link_source(
-    connection: asyncpg.Connection,
-    link_id: uuid.UUID,
-    source: str,
-    code_parente: str | None,
-) -> None:
-    """Record which source now carries an existing link; its state is kept."""
-    await connection.execute(
-        "UPDATE links SET source = $2, code_parente = $3 WHERE link_id = $1",
-        link_id,
-        source,
-        code_parente,
     )
 
 
@@ -236,29 +138,6 @@ async def last_confirmation_screen(
         " AND decision = 'confirm' AND outcome = 'applied'"
         " ORDER BY decided_at DESC, id DESC LIMIT 1",
         link_id,
-    )
-
-
-async def undecided_links_of_responsable(
-    connection: asyncpg.Connection, responsable_id: str
-) -> list[asyncpg.Record]:
-    """Return the responsable's proposed links that no decision touched, for
-    pupils that have a confirmed link from another source: those whose
-    confirmation may carry over now that the responsable record is known."""
-    return await connection.fetch(
-        """
-        SELECT l.link_id, l.eleve_id FROM links l
-        WHERE l.responsable_id = $1 AND l.state = 'proposed'
-          AND l.decided_at IS NULL
-          AND (
-            EXISTS (SELECT 1 FROM links o WHERE o.eleve_id = l.eleve_id
-                    AND o.source <> l.source AND o.state = 'confirmed')
-            OR EXISTS (SELECT 1 FROM removed_links o WHERE o.eleve_id = l.eleve_id
-                       AND o.source <> l.source AND o.previous_state = 'confirmed')
-          )
-        ORDER BY l.eleve_id
-        """,
-        responsable_id,
     )
 
 
@@ -423,4 +302,178 @@ async def record_decision(
         correlation_id,
         outcome,
         decided_at,
+    )
+
+
+async def upsert_responsables(
+    connection: asyncpg.Connection, events: Sequence[ResponsableImported]
+) -> None:
+    """Store responsable records as the source exports them today, with one
+    statement. Each id appears once."""
+    await connection.execute(
+        """
+        INSERT INTO responsables (responsable_id, academie, source, civilite, nom,
+                                  prenom, email, telephone_portable)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                             $5::text[], $6::text[], $7::text[], $8::text[])
+        ON CONFLICT (responsable_id) DO UPDATE SET
+            academie = EXCLUDED.academie, source = EXCLUDED.source,
+            civilite = EXCLUDED.civilite, nom = EXCLUDED.nom,
+            prenom = EXCLUDED.prenom, email = EXCLUDED.email,
+            telephone_portable = EXCLUDED.telephone_portable,
+            removed_at = NULL, updated_at = now()
+        """,
+        [event.responsable_id for event in events],
+        [event.academie for event in events],
+        [event.source for event in events],
+        [event.civilite for event in events],
+        [event.nom for event in events],
+        [event.prenom for event in events],
+        [event.email for event in events],
+        [event.telephone_portable for event in events],
+    )
+
+
+async def mark_responsables_removed(
+    connection: asyncpg.Connection, responsable_ids: Sequence[str]
+) -> None:
+    """Record that the source no longer exports these responsables."""
+    await connection.execute(
+        "UPDATE responsables SET removed_at = now(), updated_at = now()"
+        " WHERE responsable_id = ANY($1::text[]) AND removed_at IS NULL",
+        list(responsable_ids),
+    )
+
+
+async def upsert_eleves(
+    connection: asyncpg.Connection, events: Sequence[EleveImported]
+) -> None:
+    """Store pupils as enrolled in their events' schools and classes, with one
+    statement. Each id appears once."""
+    await connection.execute(
+        """
+        INSERT INTO eleves (eleve_id, academie, ine, source, source_eleve_id, uai,
+                            classe, nom, nom_usage, prenom, date_naissance)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[],
+                             $5::text[], $6::text[], $7::text[], $8::text[],
+                             $9::text[], $10::text[], $11::date[])
+        ON CONFLICT (eleve_id) DO UPDATE SET
+            academie = EXCLUDED.academie, ine = EXCLUDED.ine,
+            source = EXCLUDED.source, source_eleve_id = EXCLUDED.source_eleve_id,
+            uai = EXCLUDED.uai, classe = EXCLUDED.classe, nom = EXCLUDED.nom,
+            nom_usage = EXCLUDED.nom_usage, prenom = EXCLUDED.prenom,
+            date_naissance = EXCLUDED.date_naissance, enrolled = true,
+            updated_at = now()
+        """,
+        [event.eleve_id for event in events],
+        [event.academie for event in events],
+        [event.ine for event in events],
+        [event.source for event in events],
+        [event.source_eleve_id for event in events],
+        [event.uai for event in events],
+        [event.classe for event in events],
+        [event.nom for event in events],
+        [event.nom_usage for event in events],
+        [event.prenom for event in events],
+        [event.date_naissance for event in events],
+    )
+
+
+async def links_of_eleves(
+    connection: asyncpg.Connection, pupils: Sequence[tuple[str, str]]
+) -> list[asyncpg.Record]:
+    """Return the links that each ``(eleve_id, source)`` pair's source
+    brought to that pupil."""
+    return await connection.fetch(
+        "SELECT l.* FROM links l"
+        " JOIN unnest($1::text[], $2::text[]) AS t(eleve_id, source)"
+        " ON l.eleve_id = t.eleve_id AND l.source = t.source",
+        [eleve_id for eleve_id, _ in pupils],
+        [source for _, source in pupils],
+    )
+
+
+async def insert_links(
+    connection: asyncpg.Connection, rows: Sequence[NewLink]
+) -> set[uuid.UUID]:
+    """Insert proposed links; returns the ids of those inserted, not of
+    those whose pair already had a link."""
+    inserted = await connection.fetch(
+        """
+        INSERT INTO links (link_id, eleve_id, responsable_id, academie, source,
+                           code_parente)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
+                             $5::text[], $6::text[])
+        ON CONFLICT (eleve_id, responsable_id) DO NOTHING
+        RETURNING link_id
+        """,
+        [row.link_id for row in rows],
+        [row.eleve_id for row in rows],
+        [row.responsable_id for row in rows],
+        [row.academie for row in rows],
+        [row.source for row in rows],
+        [row.code_parente for row in rows],
+    )
+    return {row["link_id"] for row in inserted}
+
+
+async def update_links_source(
+    connection: asyncpg.Connection, rows: Sequence[NewLink]
+) -> None:
+    """Record which source now carries existing links; their states are kept."""
+    if not rows:
+        return
+    await connection.execute(
+        "UPDATE links SET source = t.source, code_parente = t.code_parente"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[])"
+        " AS t(link_id, source, code_parente)"
+        " WHERE links.link_id = t.link_id",
+        [row.link_id for row in rows],
+        [row.source for row in rows],
+        [row.code_parente for row in rows],
+    )
+
+
+async def with_confirmed_links_from_other_sources(
+    connection: asyncpg.Connection, pupils: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    """Return those ``(eleve_id, source)`` pairs whose pupil has a confirmed
+    link that another source brought, whether that source still has it or
+    dropped it: the pupils whose new links may take that confirmation."""
+    rows = await connection.fetch(
+        """
+        SELECT t.eleve_id, t.source
+        FROM unnest($1::text[], $2::text[]) AS t(eleve_id, source)
+        WHERE EXISTS (SELECT 1 FROM links o WHERE o.eleve_id = t.eleve_id
+                      AND o.source <> t.source AND o.state = 'confirmed')
+           OR EXISTS (SELECT 1 FROM removed_links o WHERE o.eleve_id = t.eleve_id
+                      AND o.source <> t.source AND o.previous_state = 'confirmed')
+        """,
+        [eleve_id for eleve_id, _ in pupils],
+        [source for _, source in pupils],
+    )
+    return {(row["eleve_id"], row["source"]) for row in rows}
+
+
+async def undecided_links_of_responsables(
+    connection: asyncpg.Connection, responsable_ids: Sequence[str]
+) -> list[asyncpg.Record]:
+    """Return the responsables' proposed links that no decision touched, for
+    pupils that have a confirmed link from another source: those whose
+    confirmation may carry over now that the responsable records are known.
+    Ordered by pupil."""
+    return await connection.fetch(
+        """
+        SELECT l.link_id, l.eleve_id FROM links l
+        WHERE l.responsable_id = ANY($1::text[]) AND l.state = 'proposed'
+          AND l.decided_at IS NULL
+          AND (
+            EXISTS (SELECT 1 FROM links o WHERE o.eleve_id = l.eleve_id
+                    AND o.source <> l.source AND o.state = 'confirmed')
+            OR EXISTS (SELECT 1 FROM removed_links o WHERE o.eleve_id = l.eleve_id
+                       AND o.source <> l.source AND o.previous_state = 'confirmed')
+          )
+        ORDER BY l.eleve_id, l.link_id
+        """,
+        list(responsable_ids),
     )

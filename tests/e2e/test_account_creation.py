@@ -215,12 +215,6 @@ async def test_disabled_account_keeps_its_records(creation_system, new_client):
     assert holders[0]["disabled_at"] is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the links service applies 'last_confirmed_link' per responsable "
-    "record, so a child that is the last confirmed one of its record cannot "
-    "be refused even while the account keeps a child of another record",
-)
 async def test_refusal_across_records_in_mon_compte(creation_system, new_client):
     client = new_client()
     seen = len(sms_to(creation_system, "0739981005"))

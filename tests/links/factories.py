@@ -84,6 +84,7 @@ async def decide(
     screen="activation",
     dry_run=False,
     throttle: BirthDateThrottle = handlers.DEFAULT_THROTTLE,
+    confirmed_elsewhere: int = 0,
 ):
     async with pool.acquire() as connection, connection.transaction():
         return await handlers.decide(
@@ -93,6 +94,7 @@ async def decide(
             screen=screen,
             dry_run=dry_run,
             throttle=throttle,
+            confirmed_elsewhere=confirmed_elsewhere,
         )
 
 

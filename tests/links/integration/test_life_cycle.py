@@ -108,6 +108,22 @@ async def test_mon_compte_rejects_refusing_last_confirmed_link(pool):
     assert tuple(audit[-1]) == ("refuse", "mon_compte", "last_confirmed_link")
 
 
+async def test_mon_compte_counts_account_other_records(pool):
+    await import_eleve(pool, eleve("siecle:1"))
+    await decide(pool, "siecle:1", confirm("siecle:1"))
+
+    outcome = await decide(
+        pool,
+        "siecle:1",
+        refuse("siecle:1"),
+        screen="mon_compte",
+        confirmed_elsewhere=1,
+    )
+
+    assert outcome.errors == []
+    assert await states(pool) == {"siecle:1": "refused"}
+
+
 async def test_mon_compte_allows_refusal_while_another_stays(pool):
     await import_eleve(pool, eleve("siecle:1"))
     await import_eleve(pool, eleve("siecle:1", eleve_id="9900000002E", prenom="Ali"))

@@ -232,9 +232,8 @@ async def test_digest_lists_open_cases_once_a_day(queue, cases):
     digest = versailles[0]
     assert digest.to == (EDUCONNECT_TEAM,)
     assert digest.cc == ()
-    assert "Versailles : 2 rattachement(s) refusé(s) en attente de correction le 16/01/2020" in (
-        digest.subject
-    )
+    expected = "2 rattachement(s) refusé(s) en attente de correction le 16/01/2020"
+    assert f"Versailles : {expected}" in digest.subject
     assert "élève 9900000011A" in digest.text
     assert "élève 9900000022B" in digest.text
     assert "à corriger avant le 14/02/2020 (en cours)" in digest.text

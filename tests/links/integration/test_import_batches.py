@@ -1,0 +1,146 @@
+"""Batches of the importer's messages applied by the links consumers: each
+message once, in order, with the same result as one message at a time."""
+
+import uuid
+
+import pytest
+from aiokafka import ConsumerRecord
+from pydantic import BaseModel
+
+from services.links import handlers
+from services.links.consumers import apply_import_records
+from shared.contracts import Topic
+from shared.contracts.events import EleveRemoved
+from shared.kafka import cloudevent_headers
+
+from ..factories import apply, eleve, outbox_types, responsable, states
+
+pytestmark = pytest.mark.integration
+
+
+def record(event: BaseModel, offset: int, *, event_id: uuid.UUID | None = None):
+    """Return the Kafka record the importer's relay would publish."""
+    key = getattr(event, "eleve_id", None) or event.responsable_id
+    headers = cloudevent_headers(
+        event,
+        source="tests",
+        subject=key,
+        correlation_id="batch-test",
+        event_id=event_id or uuid.uuid4(),
+    )
+    value = event.model_dump_json().encode()
+    return ConsumerRecord(
+        topic=Topic.ELEVES,
+        partition=0,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=key.encode(),
+        value=value,
+        checksum=None,
+        serialized_key_size=len(key),
+        serialized_value_size=len(value),
+        headers=[(name, text.encode()) for name, text in headers.items()],
+    )
+
+
+async def tables(pool) -> tuple:
+    """Return what an import leaves in the links schema, without times."""
+    eleves = await pool.fetch(
+        "SELECT eleve_id, source, uai, classe, enrolled FROM eleves ORDER BY 1"
+    )
+    links = await pool.fetch(
+        "SELECT link_id, eleve_id, responsable_id, source, state::text FROM links"
+        " ORDER BY 1"
+    )
+    responsables = await pool.fetch(
+        "SELECT responsable_id, nom, removed_at IS NULL AS kept FROM responsables"
+        " ORDER BY 1"
+    )
+    events = await pool.fetch(
+        "SELECT type, key, payload->>'link_id' AS link_id FROM outbox ORDER BY id"
+    )
+    return (
+        [tuple(row) for row in eleves],
+        [tuple(row) for row in links],
+        [tuple(row) for row in responsables],
+        [tuple(row) for row in events],
+    )
+
+
+async def test_pupil_twice_in_batch_keeps_order(pool):
+    records = [
+        record(eleve("siecle:1", "siecle:2"), 0),
+        record(eleve("siecle:1"), 1),
+    ]
+
+    await apply_import_records(pool, records, "links.eleves")
+
+    assert await states(pool) == {"siecle:1": "proposed"}
+    assert await outbox_types(pool) == [
+        "link.proposed",
+        "link.proposed",
+        "link.removed",
+    ]
+
+
+async def test_repeated_message_is_applied_once(pool):
+    event_id = uuid.uuid4()
+    first = record(eleve("siecle:1"), 0, event_id=event_id)
+    again = record(eleve("siecle:1", "siecle:2"), 1, event_id=event_id)
+
+    await apply_import_records(pool, [first, again], "links.eleves")
+    await apply_import_records(pool, [first], "links.eleves")
+
+    assert await states(pool) == {"siecle:1": "proposed"}
+    assert await outbox_types(pool) == ["link.proposed"]
+    processed = await pool.fetchval("SELECT count(*) FROM processed_messages")
+    assert processed == 1
+
+
+async def test_unreadable_record_is_skipped(pool):
+    broken = record(eleve("siecle:1"), 0)
+    broken = ConsumerRecord(**{**broken.__dict__, "value": b"{not json"})
+
+    await apply_import_records(
+        pool, [broken, record(eleve("siecle:2"), 1)], "links.eleves"
+    )
+
+    assert await states(pool) == {"siecle:2": "proposed"}
+
+
+async def test_batch_equals_one_by_one(pool):
+    siecle_pupil = dict(uai="0999101E")
+    onde = dict(source="onde", uai="0999201A")
+    events = [
+        responsable("siecle:1"),
+        eleve("siecle:1", "siecle:2", **siecle_pupil),
+        eleve("onde:7", eleve_id="9900000002X", prenom="Lina", **onde),
+        responsable("siecle:2", nom="DIALLO"),
+        eleve("siecle:2", "siecle:3", **siecle_pupil),
+        EleveRemoved(
+            academie="versailles", eleve_id="9900000002X", source="onde", uai="0999201A"
+        ),
+        eleve("siecle:3", eleve_id="9900000003Y", prenom="Noé", **siecle_pupil),
+    ]
+    apply_one = {
+        "responsable.imported": handlers.apply_responsable_imported,
+        "eleve.imported": handlers.apply_eleve_imported,
+        "eleve.removed": handlers.apply_eleve_removed,
+    }
+    for event in events:
+        await apply(pool, apply_one[event.type], event)
+    one_at_a_time = await tables(pool)
+    await pool.execute(
+        "TRUNCATE eleves, links, responsables, removed_links, outbox,"
+        " processed_messages"
+    )
+
+    await apply_import_records(
+        pool,
+        [record(event, offset) for offset, event in enumerate(events)],
+        "links.eleves",
+    )
+
+    assert await tables(pool) == one_at_a_time
+    assert len(one_at_a_time[1]) == 3

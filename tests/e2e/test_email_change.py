@@ -174,6 +174,29 @@ async def test_change_voids_reset_links(sample_system, new_client):
     assert client.get(reset_path).status_code == 404
 
 
+async def test_password_change_voids_reset_links(sample_system, new_client):
+    email = unique_email()
+    account = await make_account(sample_system, email=email)
+    ask_reset(new_client(), email)
+    [reset_path] = reset_links(sample_system, email)
+    client = new_client()
+    log_in(client, account["identifiant"], PASSWORD)
+    page = client.get("/mon-compte")
+
+    changed = client.post(
+        "/mon-compte/mot-de-passe",
+        data={
+            "csrf_token": csrf_token(page),
+            "current_password": PASSWORD,
+            "password": "une autre phrase de passe bien longue",
+            "password_confirmation": "une autre phrase de passe bien longue",
+        },
+    )
+
+    assert changed.url.path == "/mon-compte", text_of(changed)
+    assert new_client().get(reset_path).status_code == 404
+
+
 async def test_logged_out_visitor_cannot_change(sample_system, new_client):
     client = new_client()
     login_page = client.get("/connexion")

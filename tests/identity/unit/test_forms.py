@@ -4,7 +4,12 @@ from datetime import date
 import pytest
 from starlette.datastructures import FormData
 
-from services.identity.forms import MESSAGES, ActivationForm, parse_birth_date
+from services.identity.forms import (
+    MESSAGES,
+    ActivationForm,
+    new_email_errors,
+    parse_birth_date,
+)
 from services.identity.links_client import Link
 from services.identity.web import de_prenom
 
@@ -188,3 +193,16 @@ def test_form_survives_the_session_round_trip():
 )
 def test_de_prenom_elides_before_vowels(prenom, expected):
     assert de_prenom(prenom) == expected
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "x" * 250 + "@example.fr",
+        "nadia\u200b@example.fr",
+        "<script>@example.fr",
+        'a"b@example.fr',
+    ],
+)
+def test_unusable_email_is_invalid(typed):
+    assert new_email_errors(typed, typed) == {"email": MESSAGES["email_invalid"]}

@@ -27,9 +27,6 @@ from shared.contracts.account_messages import MobileCodeRequested
 from shared.names import name_key
 
 CODE_DIGITS = 6
-# NOTE: fixed here because identity's settings have no field for them yet; a
-# ``creation_code_minutes`` setting would let a deployment choose.
-CODE_VALIDITY = timedelta(minutes=10)
 MAX_CODE_ATTEMPTS = 5
 
 # Code requests allowed per mobile number and per client address in a
@@ -138,10 +135,12 @@ async def send_code(
     prenom: str,
     mobile_key: str,
     records: list[MatchedRecord],
+    validity: timedelta,
 ) -> uuid.UUID:
-    """Store a new one-time code for ``records`` and ask the notifier, in the
-    same transaction, to send it by SMS to ``mobile_key``. Returns the id the
-    account will get, which identifies the code."""
+    """Store a new one-time code for ``records``, valid for ``validity``, and
+    ask the notifier, in the same transaction, to send it by SMS to
+    ``mobile_key``. Returns the id the account will get, which identifies the
+    code."""
     account_id = uuid.uuid4()
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     now = datetime.now(UTC)
@@ -161,7 +160,7 @@ async def send_code(
         prenom,
         [record.responsable_id for record in records],
         _code_hash(secret_key, account_id, code),
-        now + CODE_VALIDITY,
+        now + validity,
     )
     await request_message(
         connection,
@@ -171,7 +170,7 @@ async def send_code(
             occurred_at=now,
             code=code,
             purpose="account_creation",
-            expires_at=now + CODE_VALIDITY,
+            expires_at=now + validity,
         ),
     )
     return account_id

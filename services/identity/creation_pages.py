@@ -3,6 +3,7 @@ code sent by SMS to the phone in the school's export, then the new account's
 identifiant before *Activation du compte*."""
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -139,6 +140,7 @@ async def request_code(
                 prenom=values["prenom"],
                 mobile_key=mobile_key,
                 records=records,
+                validity=timedelta(minutes=settings.creation_code_minutes),
             )
     if not allowed:
         logger.warning("code_request_throttled")
@@ -156,7 +158,7 @@ def _code_form(request, pending, errors, status_code=200):
         "creation_code.html",
         {
             "mobile_end": pending["mobile"],
-            "validity_minutes": int(creation.CODE_VALIDITY.total_seconds() // 60),
+            "validity_minutes": request.app.state.settings.creation_code_minutes,
             "errors": errors,
         },
         status_code=status_code,

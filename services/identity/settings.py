@@ -54,6 +54,13 @@ class Settings(ServiceSettings):
         le=168,
         description="Hours during which an e-mail verification link works.",
     )
+    creation_code_minutes: int = Field(
+        default=10,
+        ge=1,
+        le=60,
+        description="Minutes during which a one-time code sent by SMS to create "
+        "an account works.",
+    )
 
     @property
     def public_base_url(self) -> str:

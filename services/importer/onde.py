@@ -45,6 +45,7 @@ from services.importer.values import (
     find_double_encoding,
     parse_date,
     parse_ine,
+    texts_pass,
 )
 from shared.names import email_key, name_key, phone_key
 
@@ -378,6 +379,9 @@ def _read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]
                     f"line {reader.line_num}",
                     f"expected {len(header)} fields separated by ';', found {len(row)}",
                 )
+            if texts_pass(row, limits):
+                yield reader.line_num, row
+                continue
             for name, limit, value in zip(names, limits, row, strict=True):
                 try:
                     check_text(value.strip(), f"column {name!r}", limit)

@@ -50,6 +50,7 @@ from services.importer.values import (
     find_double_encoding,
     parse_date,
     parse_ine,
+    texts_pass,
 )
 from shared.names import name_key
 from shared.types import validate_uai
@@ -556,8 +557,11 @@ def _iter_records(
 def _check_texts(record: ElementTree.Element, path: Path) -> None:
     """Reject a record whose attributes or element texts are double-encoded,
     too long or contain a control character, naming the element and field."""
+    attributes = record.items()
+    if _texts_pass(record, attributes):
+        return
     location = f"element {record.tag}"
-    for name, value in record.items():
+    for name, value in attributes:
         _check_field(value, f"attribute {name}", name, path, location)
     ids = " ".join(f"{name}={value!r}" for name, value in record.items())
     location = f"{location} {ids}".rstrip()
@@ -568,6 +572,23 @@ def _check_texts(record: ElementTree.Element, path: Path) -> None:
                 location if element is record else f"{location}, child {element.tag}"
             )
             _check_field(text, element.tag, element.tag, path, where)
+
+
+def _texts_pass(record: ElementTree.Element, attributes: list[tuple[str, str]]) -> bool:
+    # Checks a record whose fields are all fine without one call per field.
+    values = []
+    for name, value in attributes:
+        if len(value) > MAX_LENGTHS.get(name, MAX_OTHER):
+            return False
+        values.append(value)
+    for element in record.iter():
+        text = element.text
+        if text:
+            text = text.strip()
+            if len(text) > MAX_LENGTHS.get(element.tag, MAX_OTHER):
+                return False
+            values.append(text)
+    return texts_pass(values)
 
 
 def _check_field(value: str, field: str, tag: str, path: Path, location: str) -> None:

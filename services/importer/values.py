@@ -6,6 +6,7 @@ Each function raises ``ValueError`` with a message fit for an
 """
 
 import re
+from collections.abc import Sequence
 from datetime import date
 
 from shared.types import validate_ine
@@ -130,6 +131,26 @@ def check_text(value: str, field: str, max_length: int) -> None:
             f"U+{ord(match.group()):04X} at position {match.start() + 1}; "
             "correct it in the source application"
         )
+
+
+def texts_pass(values: Sequence[str], max_lengths: Sequence[int] = ()) -> bool:
+    """Return True when no value contains a control character other than tab
+    or a double-encoded pair, nor is longer than its limit in
+    ``max_lengths`` (when given, one per value).
+
+    Then ``check_text`` and ``find_double_encoding`` pass on each value, and
+    on each value stripped, so a whole record is checked with two searches.
+    False does not mean a value is wrong: the caller checks each value then,
+    to name the one that failed.
+    """
+    if max_lengths:
+        for value, max_length in zip(values, max_lengths, strict=True):
+            if len(value) > max_length:
+                return False
+    # Tab is neither a control character here nor part of a double-encoded
+    # pair, so no match can span two values.
+    joined = "\t".join(values)
+    return _CONTROL.search(joined) is None and _DOUBLE_ENCODED.search(joined) is None
 
 
 def blank_to_none(value: str | None) -> str | None:

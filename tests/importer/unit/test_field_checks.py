@@ -8,6 +8,7 @@ import pytest
 from services.importer.errors import ImportFileRejected
 from services.importer.onde import MAX_LINE_BYTES, read_onde_school
 from services.importer.siecle import read_siecle_school
+from services.importer.values import texts_pass
 
 from ..factories import (
     DEFAULT_CHILD,
@@ -154,3 +155,41 @@ def test_onde_double_encoded_bom_message(tmp_path):
     assert error.location == "line 2"
     assert "starts with a UTF-8 byte order mark" in error.reason
     assert "without a byte order mark" not in error.reason
+
+
+@pytest.mark.parametrize(
+    ("values", "max_lengths"),
+    [
+        (["Dupont", "Zoé", "a\tb"], [100, 100, 100]),
+        # A lead letter ending one value and a continuation starting the next
+        # are no pair: each value alone is fine.
+        (["Ã", "©té"], [10, 10]),
+        (["Dupont", "x" * 100], ()),
+    ],
+)
+def test_texts_pass_fine_values(values, max_lengths):
+    assert texts_pass(values, max_lengths)
+
+
+@pytest.mark.parametrize(
+    ("values", "max_lengths"),
+    [
+        (["Dupont", "Zo\x1fé"], [100, 100]),
+        (["Dupont", "ZoÃ©"], [100, 100]),
+        (["Dupont", "Zoé"], [100, 2]),
+        (["a\x00"], ()),
+    ],
+)
+def test_texts_pass_doubtful_values_fail(values, max_lengths):
+    assert not texts_pass(values, max_lengths)
+
+
+def test_siecle_control_character_in_later_record_named(tmp_path):
+    document = responsables_xml(
+        personne("7100001") + personne("7100002", nom="BER\x85NARD")
+    )
+
+    error = siecle_rejection(tmp_path, responsables=document.encode("latin-1"))
+
+    assert "PERSONNE_ID='7100002'" in error.location
+    assert "control character U+0085 at position 4" in error.reason

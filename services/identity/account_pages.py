@@ -358,9 +358,7 @@ async def change_password(
             connection, account["account_id"], password_hash
         )
         # A reset link asked for before the change must not undo it.
-        await connection.execute(
-            "DELETE FROM password_resets WHERE account_id = $1", account["account_id"]
-        )
+        await accounts.void_reset_links(connection, account["account_id"])
     await sessions.end_others(pool, session)
     renewed = await sessions.renew(
         pool, session, settings.session_minutes, account["account_id"]

@@ -41,6 +41,15 @@ async def free_identifiant(connection: asyncpg.Connection, base: str) -> str:
     return f"{base}{number}"
 
 
+async def void_reset_links(
+    connection: asyncpg.Connection, account_id: uuid.UUID
+) -> None:
+    """Delete the account's password reset links not used yet."""
+    await connection.execute(
+        "DELETE FROM password_resets WHERE account_id = $1", account_id
+    )
+
+
 async def provision_account(
     connection: asyncpg.Connection, event: ResponsableImported
 ) -> bool:

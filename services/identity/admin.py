@@ -371,9 +371,7 @@ async def _disable(connection, scope, uai, target) -> str:
     await connection.execute(
         "DELETE FROM sessions WHERE account_id = $1", target["account_id"]
     )
-    await connection.execute(
-        "DELETE FROM password_resets WHERE account_id = $1", target["account_id"]
-    )
+    await accounts.void_reset_links(connection, target["account_id"])
     await record_action(
         connection,
         scope,

@@ -99,8 +99,8 @@ class School:
     pupils: list[PupilRow] = field(default_factory=list)
 
     def accounts(self) -> dict[uuid.UUID, HolderAccount]:
-        """Every account of these pupils and of the responsable records
-        linked to them, by id."""
+        """Return every account of these pupils and of the responsable
+        records linked to them, by id."""
         held = {
             row.account.account_id: row.account
             for pupil in self.pupils

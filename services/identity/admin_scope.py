@@ -14,7 +14,7 @@ from typing import Literal
 
 import asyncpg
 
-from services.identity.accounts import identifiant_base
+from services.identity.accounts import free_identifiant, identifiant_base
 from services.identity.passwords import provisional_password
 from shared.db import create_pool
 
@@ -61,8 +61,8 @@ class StaffScope:
 def load_circonscriptions(
     path: Path = CIRCONSCRIPTIONS_FILE,
 ) -> dict[str, Circonscription]:
-    """Read the circonscriptions by code; raises ValueError naming the file
-    and the entry when an entry lacks a field, repeats a code or has a
+    """Read the circonscriptions by code. Raises ValueError, naming the file
+    and the entry, when an entry lacks a field, repeats a code or has a
     malformed UAI."""
     with path.open("rb") as file:
         entries = tomllib.load(file).get("circonscription", [])
@@ -141,18 +141,7 @@ async def create_staff_account(
 
     base = identifiant_base(prenom, nom)
     async with connection.transaction():
-        # Serialises the allocation of numbers for one stem, as for responsables.
-        await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", base)
-        taken = {
-            row["identifiant"]
-            for row in await connection.fetch(
-                "SELECT identifiant FROM accounts WHERE identifiant LIKE $1 || '%'",
-                base,
-            )
-        }
-        number = 1
-        while f"{base}{number}" in taken:
-            number += 1
+        identifiant = await free_identifiant(connection, base)
         account_id = uuid.uuid4()
         row = await connection.fetchrow(
             """
@@ -162,7 +151,7 @@ async def create_staff_account(
             RETURNING *
             """,
             account_id,
-            f"{base}{number}",
+            identifiant,
             academie.strip(),
             civilite.strip(),
             nom.strip(),

@@ -188,9 +188,7 @@ async def verify_email(request: Request, pool: Pool, token: str) -> Response:
             except asyncpg.UniqueViolationError:
                 taken = True
         if not taken:
-            await connection.execute(
-                "DELETE FROM password_resets WHERE account_id = $1", account_id
-            )
+            await accounts.void_reset_links(connection, account_id)
 
     if taken:
         logger.info("email_change_rejected", account_id=str(account_id))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from services.identity.accounts import identifiant_base
+from services.identity.accounts import free_identifiant, identifiant_base
 from shared.contracts.events import EleveImported, EleveRemoved
 
 
@@ -30,23 +30,6 @@ def display_nom(event: EleveImported) -> str:
     """Return the family name a pupil goes by: the usage name when the source
     gives one, as the parents' screens show it."""
     return event.nom_usage or event.nom
-
-
-async def free_identifiant(connection: asyncpg.Connection, base: str) -> str:
-    """Return ``base`` followed by the lowest number no account uses yet.
-    The caller's transaction holds a lock on ``base`` until it commits, so two
-    consumers never take the same number."""
-    await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", base)
-    used_identifiants = {
-        row["identifiant"]
-        for row in await connection.fetch(
-            "SELECT identifiant FROM accounts WHERE identifiant LIKE $1 || '%'", base
-        )
-    }
-    number = 1
-    while f"{base}{number}" in used_identifiants:
-        number += 1
-    return f"{base}{number}"
 
 
 async def provision_pupil_account(

@@ -266,10 +266,8 @@ async def reset_password(
         if account is None:
             return _invalid_link(request)
         await accounts.reset_password(connection, account["account_id"], password_hash)
-        # Whoever had the password may have asked to move the address too.
-        await connection.execute(
-            "DELETE FROM password_resets WHERE account_id = $1", account["account_id"]
-        )
+        # Someone who had the password may also have requested an e-mail change.
+        await accounts.void_reset_links(connection, account["account_id"])
         await connection.execute(
             "DELETE FROM email_verifications WHERE account_id = $1",
             account["account_id"],

@@ -71,8 +71,8 @@ async def test_lock_by_email_holds_identifiant_login(sample_system, new_client):
     assert by_identifiant.status_code == 429
     assert LOCKED in text_of(by_identifiant)
     assert by_identifiant.url.path == "/connexion"
-    # The lock answers whatever the password, so that the other login does
-    # not tell a right guess from a wrong one.
+    # The lock message shows whatever password is typed, so that the other
+    # login does not tell a right guess from a wrong one.
     assert wrong_by_identifiant.status_code == 429
     assert text_of(wrong_by_identifiant) == text_of(by_identifiant)
 

@@ -174,7 +174,8 @@ async def test_provisional_password_reset_audited(sample_system, new_client):
     assert after != before
     assert log_in(new_client(), identifiant, before).status_code == 401
     assert log_in(new_client(), identifiant, after).url.path == "/activation"
-    assert after in text_of(notice) and identifiant in text_of(notice)
+    assert after in text_of(notice)
+    assert identifiant in text_of(notice)
     assert await audit_rows(sample_system, target) == [
         "provisional_password_reset",
         "notices_printed",

@@ -28,6 +28,10 @@ class ImportFileRejected(ImporterError):
         self.reason = reason
         super().__init__(f"rejected {self.file}: {location}: {reason}")
 
+    def __reduce__(self):
+        # Worker processes that read files send their errors back pickled.
+        return type(self), (self.file, self.location, self.reason)
+
 
 class SourceFolderInvalid(ImporterError):
     """A folder given to the importer that contains no recognisable export, an

@@ -5,6 +5,7 @@ as one."""
 
 import time
 from collections.abc import Callable, Iterable, Sequence, Set
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TextIO
 
@@ -13,6 +14,7 @@ from pydantic import BaseModel
 
 from services.importer.changes import Scope, ScopeChanges, compute_changes
 from services.importer.mapping import eleve_events, responsable_events
+from services.importer.reading import read_schools
 from services.importer.records import SchoolExport
 from services.importer.reports import Kind, ReportLine, ReportWriter, change_lines
 from services.importer.snapshot import (
@@ -175,15 +177,17 @@ async def import_schools(
     hold_share: float | None = None,
     report: ReportWriter | None = None,
     progress: ProgressCallback | None = None,
+    read_workers: int = 0,
 ) -> RunOutcome:
     """Read and import every school in one transaction, then remove the
     responsables that no school of their source contains any more.
 
     Each file is read once, one school at a time, so memory contains one
-    school. A file that is rejected raises ``ImportFileRejected`` and rolls
-    back the whole run, and so do two schools of one source that carry the
-    same INE. The transaction is also rolled back for a dry run,
-    and for a full run whose removals exceed ``hold_share`` of the pupils or
+    school, and the few that ``read_workers`` worker processes read ahead
+    (see ``services.importer.reading``). A file that is rejected raises
+    ``ImportFileRejected`` and rolls back the whole run, and so do two
+    schools of one source that carry the same INE. The transaction is also
+    rolled back for a dry run, and for a full run whose removals exceed ``hold_share`` of the pupils or
     of the links its scopes had. Then the counts and report lines are those
     a real run gives, and nothing is written or published. Otherwise it is
     committed. None as ``hold_share`` applies any removal, because an
@@ -202,25 +206,28 @@ async def import_schools(
     transaction = connection.transaction()
     await transaction.start()
     try:
-        for done, school in enumerate(schools, start=1):
-            export = school.read()
-            ines.add(done - 1, export)
-            changes = await import_school(
-                connection,
-                export,
-                academie=academie,
-                full=full,
-                report=report,
-                removal_candidates=candidates.setdefault(school.source, set()),
-            )
-            summaries.append(SchoolSummary.of(changes))
-            measures["eleves_before"] += changes.eleves_before
-            measures["eleves_removed"] += len(changes.eleves_removed)
-            measures["links_before"] += changes.links_before
-            measures["links_removed"] += changes.links_removed
-            pupils += len(changes.eleve_digests)
-            if progress is not None:
-                progress("import", done, len(schools), pupils)
+        async with aclosing(read_schools(schools, workers=read_workers)) as exports:
+            done = 0
+            async for export in exports:
+                school = schools[done]
+                ines.add(done, export)
+                done += 1
+                changes = await import_school(
+                    connection,
+                    export,
+                    academie=academie,
+                    full=full,
+                    report=report,
+                    removal_candidates=candidates.setdefault(school.source, set()),
+                )
+                summaries.append(SchoolSummary.of(changes))
+                measures["eleves_before"] += changes.eleves_before
+                measures["eleves_removed"] += len(changes.eleves_removed)
+                measures["links_before"] += changes.links_before
+                measures["links_removed"] += changes.links_removed
+                pupils += len(changes.eleve_digests)
+                if progress is not None:
+                    progress("import", done, len(schools), pupils)
 
         removed = {
             source: await remove_responsables(

@@ -226,6 +226,7 @@ async def _import(
             hold_share=None if confirmed else settings.hold_share,
             report=reports.ReportWriter(report_connection, import_id),
             progress=printer,
+            read_workers=settings.read_workers,
         )
 
 

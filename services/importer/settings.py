@@ -1,8 +1,8 @@
 """Settings of the importer, read from ``IMPORTER_*`` environment variables:
 ``IMPORTER_DATABASE_URL``, ``IMPORTER_KAFKA_BOOTSTRAP_SERVERS``,
 ``IMPORTER_ENVIRONMENT``, ``IMPORTER_LOG_LEVEL``, ``IMPORTER_HOLD_SHARE``,
-``IMPORTER_DEPOT_ROOT``, ``IMPORTER_PLAN``, ``IMPORTER_MAX_XML_BYTES`` and
-``IMPORTER_MAX_COMPRESSION_RATIO``."""
+``IMPORTER_DEPOT_ROOT``, ``IMPORTER_PLAN``, ``IMPORTER_MAX_XML_BYTES``,
+``IMPORTER_MAX_COMPRESSION_RATIO`` and ``IMPORTER_READ_WORKERS``."""
 
 from pathlib import Path
 
@@ -39,3 +39,7 @@ class ImporterSettings(ServiceSettings):
     # Largest compression ratio of a .zip member (uncompressed size divided
     # by compressed size). The sample exports are near 15, a zip bomb far above.
     max_compression_ratio: float = Field(default=100.0, gt=1)
+    # Worker processes that read the next schools' files while the run
+    # writes the current one (see services/importer/reading.py); 0 reads
+    # them in the run's own process.
+    read_workers: int = Field(default=1, ge=0, le=32)

@@ -30,7 +30,10 @@ from shared.logging import correlation_id_var, get_logger
 logger = get_logger(__name__)
 
 GROUP_ID = "links"
-BATCH_SIZE = 200
+# Each batch waits for its offset commit before the next is fetched. On the
+# development machine, 280,000 messages took 37 s in batches of 200, 29 s in
+# batches of 1,000 and 28 s in batches of 2,000.
+BATCH_SIZE = 1000
 # How long a subscriber waits for a first message before it polls again.
 BATCH_TIMEOUT_MS = 200
 

@@ -1,0 +1,45 @@
+import shutil
+
+import pytest
+
+from services.importer.errors import ImportFileRejected
+from services.importer.reading import MIN_SCHOOLS_FOR_WORKERS, read_schools
+from services.importer.sources import find_school_folders
+
+from ..samples import SAMPLES
+
+
+def sample_schools(root=SAMPLES):
+    return find_school_folders([root / "siecle" / "week1", root / "onde" / "week1"])
+
+
+async def read_all(schools, workers):
+    return [export async for export in read_schools(schools, workers=workers)]
+
+
+async def test_workers_read_same_exports():
+    schools = sample_schools()
+    assert len(schools) >= MIN_SCHOOLS_FOR_WORKERS
+
+    in_process = await read_all(schools, workers=0)
+    with_workers = await read_all(schools, workers=2)
+
+    assert with_workers == in_process
+    assert [export.uai for export in with_workers] == [s.uai for s in schools]
+
+
+async def test_worker_rejection_names_file(tmp_path):
+    for source in ("siecle", "onde"):
+        shutil.copytree(SAMPLES / source / "week1", tmp_path / source / "week1")
+    broken = tmp_path / "siecle" / "week1" / "0999102F" / "ElevesSansAdresses.xml"
+    broken.write_bytes(broken.read_bytes().replace(b"11/02/2011", b"31/02/2011"))
+    schools = sample_schools(tmp_path)
+
+    with pytest.raises(ImportFileRejected) as in_process:
+        await read_all(schools, workers=0)
+    with pytest.raises(ImportFileRejected) as with_workers:
+        await read_all(schools, workers=1)
+
+    assert with_workers.value.file == str(broken)
+    assert "31/02/2011" in with_workers.value.reason
+    assert str(with_workers.value) == str(in_process.value)

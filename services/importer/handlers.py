@@ -187,11 +187,11 @@ async def import_schools(
     (see ``services.importer.reading``). A file that is rejected raises
     ``ImportFileRejected`` and rolls back the whole run, and so do two
     schools of one source that carry the same INE. The transaction is also
-    rolled back for a dry run, and for a full run whose removals exceed ``hold_share`` of the pupils or
-    of the links its scopes had. Then the counts and report lines are those
-    a real run gives, and nothing is written or published. Otherwise it is
-    committed. None as ``hold_share`` applies any removal, because an
-    operator confirmed it.
+    rolled back for a dry run, and for a full run whose removals exceed
+    ``hold_share`` of the pupils or of the links its scopes had. Then the
+    counts and report lines are those a real run gives, and nothing is
+    written or published. Otherwise it is committed. None as ``hold_share``
+    applies any removal, because an operator confirmed it.
     """
     full = kind == "full"
     summaries: list[SchoolSummary] = []

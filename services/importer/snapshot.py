@@ -40,9 +40,15 @@ async def load_snapshot(
         scope.source,
         scope.uai,
     )
+    # One index lookup per id. Written as ``responsable_id = ANY($3)``, the
+    # lookup read every row of the source whenever the statistics predated
+    # the run's own rows, so each school of a first import read all those
+    # before it.
     published = await connection.fetch(
-        "SELECT responsable_id, digest FROM published_responsables"
-        " WHERE academie = $1 AND source = $2 AND responsable_id = ANY($3::text[])",
+        "SELECT id AS responsable_id, digest FROM ("
+        " SELECT id, (SELECT digest FROM published_responsables"
+        "  WHERE academie = $1 AND source = $2 AND responsable_id = id) AS digest"
+        " FROM unnest($3::text[]) AS t(id)) AS found WHERE digest IS NOT NULL",
         scope.academie,
         scope.source,
         list(responsable_ids),
@@ -82,7 +88,9 @@ async def save_snapshot(
     full: bool = True,
 ) -> None:
     """Write the scope's new state, touching only the rows that differ from
-    ``previous``. A delta (``full`` false) deletes no row."""
+    ``previous``. A delta (``full`` false) deletes no row. A statement with
+    no row to write is not sent, so a school that did not change costs no
+    round trip here."""
     scope = changes.scope
     await _save_eleves(connection, changes)
     await _save_scope_rows(
@@ -99,24 +107,27 @@ async def save_snapshot(
         event.responsable_id: changes.responsable_digests[event.responsable_id]
         for event in (*changes.responsables_added, *changes.responsables_changed)
     }
-    await connection.execute(
-        "INSERT INTO published_responsables (academie, source, responsable_id, digest)"
-        " SELECT $1, $2, id, digest"
-        " FROM unnest($3::text[], $4::text[]) AS t(id, digest)"
-        " ON CONFLICT (academie, source, responsable_id)"
-        " DO UPDATE SET digest = excluded.digest",
-        scope.academie,
-        scope.source,
-        list(published),
-        list(published.values()),
-    )
-    await connection.execute(
-        "DELETE FROM published_responsables"
-        " WHERE academie = $1 AND source = $2 AND responsable_id = ANY($3::text[])",
-        scope.academie,
-        scope.source,
-        [event.responsable_id for event in changes.responsables_removed],
-    )
+    if published:
+        await connection.execute(
+            "INSERT INTO published_responsables"
+            " (academie, source, responsable_id, digest) SELECT $1, $2, id, digest"
+            " FROM unnest($3::text[], $4::text[]) AS t(id, digest)"
+            " ON CONFLICT (academie, source, responsable_id)"
+            " DO UPDATE SET digest = excluded.digest",
+            scope.academie,
+            scope.source,
+            list(published),
+            list(published.values()),
+        )
+    removed = [event.responsable_id for event in changes.responsables_removed]
+    if removed:
+        await connection.execute(
+            "DELETE FROM published_responsables WHERE academie = $1 AND source = $2"
+            " AND responsable_id = ANY($3::text[])",
+            scope.academie,
+            scope.source,
+            removed,
+        )
 
 
 async def _save_eleves(connection: asyncpg.Connection, changes: ScopeChanges) -> None:
@@ -124,31 +135,33 @@ async def _save_eleves(connection: asyncpg.Connection, changes: ScopeChanges) ->
     # A pupil's digest covers its links, so only added and changed pupils
     # have new links to store.
     events = (*changes.eleves_added, *changes.eleves_changed)
-    await connection.execute(
-        "INSERT INTO snapshot_eleves"
-        " (academie, source, uai, eleve_id, digest, responsable_ids)"
-        " SELECT $1, $2, $3, id, digest, string_to_array(links, ' ')"
-        " FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, digest, links)"
-        " ON CONFLICT (academie, source, uai, eleve_id) DO UPDATE"
-        " SET digest = excluded.digest, responsable_ids = excluded.responsable_ids",
-        scope.academie,
-        scope.source,
-        scope.uai,
-        [event.eleve_id for event in events],
-        [changes.eleve_digests[event.eleve_id] for event in events],
-        [" ".join(sorted(link_ids(event))) for event in events],
-    )
+    if events:
+        await connection.execute(
+            "INSERT INTO snapshot_eleves"
+            " (academie, source, uai, eleve_id, digest, responsable_ids)"
+            " SELECT $1, $2, $3, id, digest, string_to_array(links, ' ')"
+            " FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, digest, links)"
+            " ON CONFLICT (academie, source, uai, eleve_id) DO UPDATE"
+            " SET digest = excluded.digest, responsable_ids = excluded.responsable_ids",
+            scope.academie,
+            scope.source,
+            scope.uai,
+            [event.eleve_id for event in events],
+            [changes.eleve_digests[event.eleve_id] for event in events],
+            [" ".join(sorted(link_ids(event))) for event in events],
+        )
     # A delta removes only the pupils it names as left, so the removed
     # pupils are deleted whatever the kind.
-    await connection.execute(
-        "DELETE FROM snapshot_eleves"
-        " WHERE academie = $1 AND source = $2 AND uai = $3"
-        " AND eleve_id = ANY($4::text[])",
-        scope.academie,
-        scope.source,
-        scope.uai,
-        [event.eleve_id for event in changes.eleves_removed],
-    )
+    if changes.eleves_removed:
+        await connection.execute(
+            "DELETE FROM snapshot_eleves"
+            " WHERE academie = $1 AND source = $2 AND uai = $3"
+            " AND eleve_id = ANY($4::text[])",
+            scope.academie,
+            scope.source,
+            scope.uai,
+            [event.eleve_id for event in changes.eleves_removed],
+        )
 
 
 async def _save_scope_rows(
@@ -165,26 +178,27 @@ async def _save_scope_rows(
     upserts = {
         id_: digest for id_, digest in digests.items() if previous.get(id_) != digest
     }
-    await connection.execute(
-        f"INSERT INTO {table} (academie, source, uai, {id_column}, digest)"
-        " SELECT $1, $2, $3, id, digest FROM unnest($4::text[], $5::text[])"
-        " AS t(id, digest)"
-        f" ON CONFLICT (academie, source, uai, {id_column})"
-        " DO UPDATE SET digest = excluded.digest",
-        scope.academie,
-        scope.source,
-        scope.uai,
-        list(upserts),
-        list(upserts.values()),
-    )
-    if not full:
-        return
-    await connection.execute(
-        f"DELETE FROM {table}"
-        " WHERE academie = $1 AND source = $2 AND uai = $3"
-        f" AND {id_column} = ANY($4::text[])",
-        scope.academie,
-        scope.source,
-        scope.uai,
-        list(previous.keys() - digests.keys()),
-    )
+    if upserts:
+        await connection.execute(
+            f"INSERT INTO {table} (academie, source, uai, {id_column}, digest)"
+            " SELECT $1, $2, $3, id, digest FROM unnest($4::text[], $5::text[])"
+            " AS t(id, digest)"
+            f" ON CONFLICT (academie, source, uai, {id_column})"
+            " DO UPDATE SET digest = excluded.digest",
+            scope.academie,
+            scope.source,
+            scope.uai,
+            list(upserts),
+            list(upserts.values()),
+        )
+    stale = list(previous.keys() - digests.keys()) if full else []
+    if stale:
+        await connection.execute(
+            f"DELETE FROM {table}"
+            " WHERE academie = $1 AND source = $2 AND uai = $3"
+            f" AND {id_column} = ANY($4::text[])",
+            scope.academie,
+            scope.source,
+            scope.uai,
+            stale,
+        )

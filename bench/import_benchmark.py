@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from xml.etree import ElementTree
@@ -101,7 +102,9 @@ async def run(stack: LocalStack, workdir: Path, pupils: int) -> None:
     for number, (label, folder) in enumerate(runs, start=1):
         before = await database_counts(url)
         started = time.monotonic()
-        seconds, max_rss = run_importer(env, folder, workdir / f"import{number}.log")
+        seconds, max_rss, tree_rss = run_importer(
+            env, folder, workdir / f"import{number}.log"
+        )
         await wait_until_applied(url)
         applied = time.monotonic() - started
         after = await database_counts(url)
@@ -111,7 +114,8 @@ async def run(stack: LocalStack, workdir: Path, pupils: int) -> None:
             f"baseline until links applied every event (importer {seconds:.1f} s "
             f"= {seconds / baseline['seconds']:.2f}×, links done "
             f"{applied - seconds:.1f} s after it), importer peak RSS "
-            f"{max_rss / 1024:.0f} MB, {events} events "
+            f"{max_rss / 1024:.0f} MB ({tree_rss / 1024:.0f} MB with its reader "
+            f"workers), {events} events "
             f"({after['published'] - before['published']} published), snapshot "
             f"rows written {after['written'] - before['written']} (updated "
             f"{after['updated'] - before['updated']}); links holds "
@@ -157,8 +161,11 @@ async def create_database(stack: LocalStack, name: str) -> str:
     return stack.database_url.rsplit("/", 1)[0] + f"/{name}"
 
 
-def run_importer(env: dict[str, str], folder: Path, log: Path) -> tuple[float, int]:
-    """Run one full import of ``folder``; return its seconds and peak RSS (KiB).
+def run_importer(
+    env: dict[str, str], folder: Path, log: Path
+) -> tuple[float, int, int]:
+    """Run one full import of ``folder``; return its seconds, the peak RSS of
+    its largest process and the peak RSS of all its processes together (KiB).
     Its output goes to ``log``; the last line, its totals, is printed."""
     command = [
         sys.executable,
@@ -175,7 +182,10 @@ def run_importer(env: dict[str, str], folder: Path, log: Path) -> tuple[float, i
         process = subprocess.Popen(
             command, cwd=REPO_ROOT, env=env, stdout=output, stderr=subprocess.STDOUT
         )
+        memory = TreeMemory(process.pid)
+        memory.start()
         _, status, usage = os.wait4(process.pid, 0)
+        memory.stop()
     seconds = time.monotonic() - started
     process.returncode = os.waitstatus_to_exitcode(status)
     lines = log.read_text(errors="replace").splitlines()
@@ -184,7 +194,53 @@ def run_importer(env: dict[str, str], folder: Path, log: Path) -> tuple[float, i
             f"importer exited with {process.returncode}, see {log}: {lines[-5:]}"
         )
     print("  " + next(line for line in reversed(lines) if line.startswith("import ")))
-    return seconds, usage.ru_maxrss
+    return seconds, usage.ru_maxrss, memory.peak_kib
+
+
+class TreeMemory(threading.Thread):
+    """Samples the resident memory of a process and of its descendants (the
+    importer's reader workers) together, and keeps the highest sum.
+
+    ``ru_maxrss`` from ``wait4`` is the peak of the largest single process,
+    not of the processes together. Sampling every ``interval`` seconds may
+    miss a peak shorter than that.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.interval = interval
+        self.peak_kib = 0
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        """Sample until ``stop`` is called."""
+        while not self._stopped.wait(self.interval):
+            self.peak_kib = max(self.peak_kib, tree_rss_kib(self.pid))
+
+    def stop(self) -> None:
+        """Stop sampling and wait for the thread."""
+        self._stopped.set()
+        self.join()
+
+
+def tree_rss_kib(pid: int) -> int:
+    """Return the resident memory of ``pid`` and its descendants, in KiB,
+    read from ``/proc``; processes that end meanwhile count as 0."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        pending.extend(int(child) for child in children.split())
+    return total
 
 
 async def database_counts(url: str) -> dict[str, int]:

@@ -228,6 +228,7 @@ async def import_schools(
                 pupils += len(changes.eleve_digests)
                 if progress is not None:
                     progress("import", done, len(schools), pupils)
+        ines.check()
 
         removed = {
             source: await remove_responsables(

@@ -12,6 +12,7 @@ week's drop of one académie). A school folder contains one of:
 File names are matched without regard to case.
 """
 
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,51 +45,87 @@ class SchoolFolder:
 
 
 class RunIneIndex:
-    """The INE of every pupil read so far in a run, by source, so that two
-    schools of one source that carry the same INE reject the run.
+    """The INE of every pupil read in a run, by source, so that two schools
+    of one source that carry the same INE reject the run.
 
     The same INE in ONDE and in SIECLE is a pupil moving from an école to a
-    collège and is allowed. Only the school of each INE is kept, and the
-    pupil in the earlier school is found again by reading that school when a
-    duplicate shows up.
-
-    NOTE: memory grows by one entry per pupil of the run (about 150
-    bytes each, so about 45 MB for 300,000 pupils). A sorted file of the
-    INE on disk would lift this if académie runs grow beyond that.
+    collège and is allowed. Each pupil costs 12 bytes: the hash of its INE
+    and the position of its school, in two arrays. ``check`` finds the
+    repeated hashes once every school is read. It then reads the schools
+    concerned again to name the pupils, which also separates a real
+    duplicate from two INE that share a hash.
     """
 
     def __init__(self, schools: Sequence[SchoolFolder]) -> None:
         self._schools = schools
-        self._owner: dict[tuple[str, str], int] = {}
+        # source -> (hash of each INE, position of its school), in run order.
+        self._pupils: dict[str, tuple[array, array]] = {}
 
     def add(self, index: int, export: SchoolExport) -> None:
-        """Record the pupils of ``schools[index]``, read as ``export``.
-
-        Raises ``ImportFileRejected`` on its pupils' file when one of them
-        has the INE of a pupil of another school of the same source.
-        """
-        school = self._schools[index]
+        """Record the pupils of ``schools[index]``, read as ``export``."""
+        source = self._schools[index].source
+        hashes, owners = self._pupils.setdefault(source, (array("q"), array("I")))
         for pupil in export.eleves:
-            if pupil.ine is None:
-                continue
-            earlier = self._owner.setdefault((school.source, pupil.ine), index)
-            if earlier != index:
-                raise self._duplicate(self._schools[earlier], school, pupil)
+            if pupil.ine is not None:
+                hashes.append(hash(pupil.ine))
+                owners.append(index)
 
-    @staticmethod
-    def _duplicate(
-        earlier: SchoolFolder, school: SchoolFolder, pupil: EleveRecord
-    ) -> ImportFileRejected:
-        # Names and INE values stay out of the message: it reaches the logs.
-        other = next(p for p in earlier.read().eleves if p.ine == pupil.ine)
-        return ImportFileRejected(
-            school.eleves,
-            _pupil_location(pupil),
-            f"same INE as {_pupil_location(other)} of UAI {earlier.uai} "
-            f"({earlier.eleves}): a pupil is enrolled in one school at a time, "
-            f"so correct the INE of one of them in {school.source.upper()}, or "
-            "give the school they left its exit date",
-        )
+    def check(self) -> None:
+        """Raise ``ImportFileRejected`` on the pupils' file of the first school,
+        in run order, with a pupil whose INE a pupil of an earlier school of
+        the same source has."""
+        found = []
+        for hashes, owners in self._pupils.values():
+            found.extend(_shared_hashes(hashes, owners))
+        for index, earlier_index, ine_hash in sorted(found):
+            earlier, school = self._schools[earlier_index], self._schools[index]
+            earlier_pupils = {
+                pupil.ine: pupil
+                for pupil in earlier.read().eleves
+                if pupil.ine is not None and hash(pupil.ine) == ine_hash
+            }
+            for pupil in school.read().eleves:
+                other = earlier_pupils.get(pupil.ine)
+                if other is not None:
+                    raise _duplicate(earlier, school, pupil, other)
+
+
+def _shared_hashes(hashes: array, owners: array) -> list[tuple[int, int, int]]:
+    """Return ``(school, earlier school, hash)`` for each hash that a pupil
+    of ``school`` shares with a pupil of an earlier school."""
+    repeated = set()
+    previous = None
+    # The sorted copy is a list of Python ints: about 40 MB for 1,000,000
+    # pupils (an estimate), held during the check only.
+    for value in sorted(hashes):
+        if value == previous:
+            repeated.add(value)
+        previous = value
+    if not repeated:
+        return []
+    first_owner: dict[int, int] = {}
+    shared = []
+    for value, owner in zip(hashes, owners, strict=True):
+        if value not in repeated:
+            continue
+        earlier = first_owner.setdefault(value, owner)
+        if earlier != owner:
+            shared.append((owner, earlier, value))
+    return shared
+
+
+def _duplicate(
+    earlier: SchoolFolder, school: SchoolFolder, pupil: EleveRecord, other: EleveRecord
+) -> ImportFileRejected:
+    # Names and INE values stay out of the message: it reaches the logs.
+    return ImportFileRejected(
+        school.eleves,
+        _pupil_location(pupil),
+        f"same INE as {_pupil_location(other)} of UAI {earlier.uai} "
+        f"({earlier.eleves}): a pupil is enrolled in one school at a time, "
+        f"so correct the INE of one of them in {school.source.upper()}, or "
+        "give the school they left its exit date",
+    )
 
 
 def _pupil_location(pupil: EleveRecord) -> str:

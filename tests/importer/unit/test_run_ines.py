@@ -4,6 +4,7 @@ sources it is a pupil moving from école to collège."""
 import pytest
 
 from services.importer.errors import ImportFileRejected
+from services.importer import sources
 from services.importer.sources import RunIneIndex, find_school_folders
 
 from ..factories import (
@@ -28,6 +29,7 @@ def index_all(folder) -> None:
     ines = RunIneIndex(schools)
     for index, school in enumerate(schools):
         ines.add(index, school.read())
+    ines.check()
 
 
 def write_college(folder, uai: str, pupils: str) -> None:
@@ -105,3 +107,37 @@ def test_distinct_ines_allowed(tmp_path):
     )
 
     index_all(tmp_path)
+
+
+def test_shared_hash_of_distinct_ines_allowed(tmp_path, monkeypatch):
+    # Every INE gets the same hash: only reading the schools again can tell
+    # that no INE repeats.
+    monkeypatch.setattr(sources, "hash", lambda value: 7, raising=False)
+    write_college(
+        tmp_path,
+        COLLEGE_A,
+        eleve("4300001", "9900000001W") + eleve("4300002", "9900000002E"),
+    )
+    write_college(tmp_path, COLLEGE_B, eleve("4300001", "9900000003N"))
+
+    index_all(tmp_path)
+
+
+def test_shared_hash_still_finds_duplicate(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "hash", lambda value: 7, raising=False)
+    write_college(
+        tmp_path,
+        COLLEGE_A,
+        eleve("4300001", "9900000002E") + eleve("4300002", SHARED_INE),
+    )
+    write_college(
+        tmp_path,
+        COLLEGE_B,
+        eleve("4300001", "9900000003N") + eleve("4300002", SHARED_INE),
+    )
+
+    with pytest.raises(ImportFileRejected) as caught:
+        index_all(tmp_path)
+
+    assert caught.value.location == "element ELEVE ELEVE_ID='4300002'"
+    assert "same INE as element ELEVE ELEVE_ID='4300002'" in caught.value.reason

@@ -164,9 +164,10 @@ async def create_database(stack: LocalStack, name: str) -> str:
 def run_importer(
     env: dict[str, str], folder: Path, log: Path
 ) -> tuple[float, int, int]:
-    """Run one full import of ``folder``; return its seconds, the peak RSS of
-    its largest process and the peak RSS of all its processes together (KiB).
-    Its output goes to ``log``; the last line, its totals, is printed."""
+    """Run one full import of ``folder`` and return its seconds and two peaks
+    of resident memory in KiB: that of its largest process, and that of all
+    its processes together. Its output goes to ``log``, and its last line,
+    the totals, is printed."""
     command = [
         sys.executable,
         "-m",

@@ -3,8 +3,8 @@ sources it is a pupil moving from école to collège."""
 
 import pytest
 
-from services.importer.errors import ImportFileRejected
 from services.importer import sources
+from services.importer.errors import ImportFileRejected
 from services.importer.sources import RunIneIndex, find_school_folders
 
 from ..factories import (
@@ -110,7 +110,7 @@ def test_distinct_ines_allowed(tmp_path):
 
 
 def test_shared_hash_of_distinct_ines_allowed(tmp_path, monkeypatch):
-    # Every INE gets the same hash: only reading the schools again can tell
+    # Every INE gets the same hash, so only reading the schools again shows
     # that no INE repeats.
     monkeypatch.setattr(sources, "hash", lambda value: 7, raising=False)
     write_college(

@@ -1,10 +1,12 @@
+import os
 import shutil
+from dataclasses import dataclass, fields
 
 import pytest
 
 from services.importer.errors import ImportFileRejected
-from services.importer.reading import MIN_SCHOOLS_FOR_WORKERS, read_schools
-from services.importer.sources import find_school_folders
+from services.importer.reading import ReaderWorkerFailed, read_schools
+from services.importer.sources import SchoolFolder, find_school_folders
 
 from ..samples import SAMPLES
 
@@ -14,12 +16,13 @@ def sample_schools(root=SAMPLES):
 
 
 async def read_all(schools, workers):
-    return [export async for export in read_schools(schools, workers=workers)]
+    # The sample files are far below the size that starts workers in a run.
+    reading = read_schools(schools, workers=workers, min_bytes=0)
+    return [export async for export in reading]
 
 
 async def test_workers_read_same_exports():
     schools = sample_schools()
-    assert len(schools) >= MIN_SCHOOLS_FOR_WORKERS
 
     in_process = await read_all(schools, workers=0)
     with_workers = await read_all(schools, workers=2)
@@ -43,3 +46,26 @@ async def test_worker_rejection_names_file(tmp_path):
     assert with_workers.value.file == str(broken)
     assert "31/02/2011" in with_workers.value.reason
     assert str(with_workers.value) == str(in_process.value)
+
+
+@dataclass(frozen=True, slots=True)
+class DyingSchool(SchoolFolder):
+    """A school whose reading ends the process that reads it."""
+
+    def read(self):
+        os._exit(9)
+
+
+async def test_dead_worker_names_its_school():
+    schools = sample_schools()
+    dying = DyingSchool(
+        **{f.name: getattr(schools[1], f.name) for f in fields(schools[1])}
+    )
+    schools[1] = dying
+
+    with pytest.raises(ReaderWorkerFailed) as caught:
+        await read_all(schools, workers=1)
+
+    assert caught.value.school is dying
+    assert f"UAI {dying.uai}" in str(caught.value)
+    assert str(dying.eleves.parent) in str(caught.value)

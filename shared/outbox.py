@@ -226,30 +226,30 @@ class OutboxRelay:
             partitions = await self._partitions(topic)
             partition = _PARTITIONER(key, partitions, partitions)
             batch = open_batches.get((topic, partition))
-            if batch is None:
-                batch = open_batches[topic, partition] = producer.create_batch()
-            appended = batch.append(
-                key=key, value=value, timestamp=None, headers=headers
-            )
-            if appended is not None:
-                sent_ids.append(row["id"])
-                continue
-            # The batch is full: send it and start the next one, which
-            # accepts its first message whatever its size.
-            batch.close()
-            deliveries.append(
-                await producer.send_batch(batch, topic, partition=partition)
-            )
+            if batch is not None:
+                appended = batch.append(
+                    key=key, value=value, timestamp=None, headers=headers
+                )
+                if appended is not None:
+                    sent_ids.append(row["id"])
+                    continue
+                # The batch is full: it goes, and the row starts the next one.
+                deliveries.append(await self._send_batch(batch, topic, partition))
             batch = open_batches[topic, partition] = producer.create_batch()
+            # An empty batch accepts its first message whatever its size.
             batch.append(key=key, value=value, timestamp=None, headers=headers)
             sent_ids.append(row["id"])
         for (topic, partition), batch in open_batches.items():
-            batch.close()
-            deliveries.append(
-                await producer.send_batch(batch, topic, partition=partition)
-            )
+            deliveries.append(await self._send_batch(batch, topic, partition))
         await asyncio.gather(*deliveries)
         return sent_ids
+
+    async def _send_batch(
+        self, batch: BatchBuilder, topic: str, partition: int
+    ) -> asyncio.Future:
+        assert self._producer is not None
+        batch.close()
+        return await self._producer.send_batch(batch, topic, partition=partition)
 
     async def _partitions(self, topic: str) -> list[int]:
         partitions = self._topic_partitions.get(topic)

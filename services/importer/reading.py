@@ -37,10 +37,6 @@ class ReaderWorkerFailed(Exception):
         )
 
 
-def _read(school: SchoolFolder) -> SchoolExport:
-    return school.read()
-
-
 def _total_bytes(schools: Sequence[SchoolFolder]) -> int:
     return sum(
         path.stat().st_size
@@ -58,10 +54,11 @@ async def read_schools(
     """Yield the export of each school, in the order of ``schools``.
 
     With ``workers`` above zero and at least ``min_bytes`` of files, up to
-    ``workers`` worker processes read ahead, and at most twice that many exports wait in
-    memory. ``ImportFileRejected`` is raised where the school comes, as it is
-    without workers, and the schools read ahead are then dropped. A worker
-    that dies raises ``ReaderWorkerFailed`` naming the school it was reading.
+    ``workers`` worker processes read ahead, and at most twice that many
+    exports wait in memory. ``ImportFileRejected`` is raised at the school's
+    turn, as it is without workers, and the schools read ahead are dropped.
+    A worker that dies raises ``ReaderWorkerFailed`` for the school it was
+    reading.
     """
     if workers <= 0 or _total_bytes(schools) < min_bytes:
         for school in schools:
@@ -75,7 +72,7 @@ async def read_schools(
     upcoming = iter(schools)
     try:
         for school in upcoming:
-            pending.append((school, pool.submit(_read, school)))
+            pending.append((school, pool.submit(SchoolFolder.read, school)))
             if len(pending) == 2 * workers:
                 break
         while pending:
@@ -86,7 +83,7 @@ async def read_schools(
                 raise ReaderWorkerFailed(school) from exc
             following = next(upcoming, None)
             if following is not None:
-                pending.append((following, pool.submit(_read, following)))
+                pending.append((following, pool.submit(SchoolFolder.read, following)))
             yield export
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -213,13 +213,10 @@ async def _import(
         [path for school in schools for path in (school.eleves, school.responsables)],
     )
     async with pool.acquire() as connection:
-        # The snapshot tables fill up within the run's one transaction, while
-        # their statistics still describe them as they were before it. A plan
-        # made for tables that looked empty scans them whole for every school,
-        # a cost that grows with the square of the run. So each query is
-        # planned with its values, and every lookup goes through an index.
+        # The snapshot tables fill up within the run's one transaction. A
+        # generic plan made while they looked empty would scan them whole for
+        # every school, so each query is planned with its values instead.
         await connection.execute("SET plan_cache_mode = force_custom_plan")
-        await connection.execute("SET enable_seqscan = off")
         return await import_schools(
             connection,
             schools,

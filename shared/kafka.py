@@ -22,11 +22,32 @@ def cloudevent_headers(
     time: datetime | None = None,
 ) -> dict[str, str]:
     """Return the headers of one event; ``ce_type`` repeats the payload's type."""
+    return typed_cloudevent_headers(
+        event.type,
+        source=source,
+        subject=subject,
+        correlation_id=correlation_id,
+        event_id=event_id,
+        time=time,
+    )
+
+
+def typed_cloudevent_headers(
+    event_type: str,
+    *,
+    source: str,
+    subject: str,
+    correlation_id: str | None,
+    event_id: uuid.UUID | None = None,
+    time: datetime | None = None,
+) -> dict[str, str]:
+    """Return the headers of one event of type ``event_type``, for a payload
+    already serialised."""
     headers = {
         "ce_specversion": "1.0",
         "ce_id": str(event_id or uuid.uuid4()),
         "ce_source": source,
-        "ce_type": event.type,
+        "ce_type": event_type,
         "ce_time": (time or datetime.now(UTC)).isoformat(),
         "ce_subject": subject,
         "content-type": "application/json",

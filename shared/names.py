@@ -16,6 +16,9 @@ def name_key(value: str) -> str:
     Two people are never merged on this key alone; it only narrows a match that
     another field (an id, a class, a phone number) confirms.
     """
+    if value.isascii():
+        # Nothing to decompose, and ASCII case folding is lower-casing.
+        return _SEPARATORS.sub(" ", value.lower()).strip()
     decomposed = unicodedata.normalize("NFKD", value.translate(_LIGATURES))
     without_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SEPARATORS.sub(" ", without_accents.casefold()).strip()

@@ -21,6 +21,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
@@ -30,7 +31,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from pydantic import BaseModel
 
-from shared.kafka import cloudevent_headers
+from shared.kafka import typed_cloudevent_headers
 from shared.logging import correlation_id_var, get_logger
 
 logger = get_logger(__name__)
@@ -45,24 +46,24 @@ _OUTBOX_COLUMNS = ("event_id", "topic", "key", "type", "payload", "headers")
 
 
 def _outbox_row(
-    topic: str, key: str, event: BaseModel, source: str, correlation_id: str | None
+    topic: str,
+    key: str,
+    event_type: str,
+    payload: str,
+    source: str,
+    correlation_id: str | None,
+    time: datetime | None = None,
 ) -> tuple[uuid.UUID, str, str, str, str, str]:
     event_id = uuid.uuid4()
-    headers = cloudevent_headers(
-        event,
+    headers = typed_cloudevent_headers(
+        event_type,
         source=source,
         subject=key,
         correlation_id=correlation_id,
         event_id=event_id,
+        time=time,
     )
-    return (
-        event_id,
-        str(topic),
-        key,
-        headers["ce_type"],
-        event.model_dump_json(),
-        json.dumps(headers),
-    )
+    return (event_id, str(topic), key, event_type, payload, json.dumps(headers))
 
 
 async def enqueue(
@@ -75,7 +76,14 @@ async def enqueue(
 ) -> uuid.UUID:
     """Write ``event`` to the outbox of the connection's schema, in the caller's
     transaction. Returns the event id, which subscribers use to deduplicate."""
-    row = _outbox_row(topic, key, event, source, correlation_id_var.get())
+    row = _outbox_row(
+        topic,
+        key,
+        event.type,
+        event.model_dump_json(),
+        source,
+        correlation_id_var.get(),
+    )
     await connection.execute(
         "INSERT INTO outbox (event_id, topic, key, type, payload, headers)"
         " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
@@ -94,10 +102,31 @@ async def enqueue_many(
     caller's transaction and in the order given. Returns how many were written.
     COPY assigns the ``id`` sequence in row order, so the relay publishes them
     in that order."""
+    return await enqueue_payloads(
+        connection,
+        (
+            (topic, key, event.type, event.model_dump_json())
+            for topic, key, event in events
+        ),
+        source=source,
+    )
+
+
+async def enqueue_payloads(
+    connection: asyncpg.Connection,
+    events: Iterable[tuple[str, str, str, str]],
+    *,
+    source: str,
+) -> int:
+    """Like ``enqueue_many``, for events given as ``(topic, key, type, JSON
+    payload)``. Each payload must be the ``model_dump_json`` of an event of
+    that type: it is stored and published as it is. The events share one
+    ``ce_time``, that of the call."""
     correlation_id = correlation_id_var.get()
+    now = datetime.now(UTC)
     rows = [
-        _outbox_row(topic, key, event, source, correlation_id)
-        for topic, key, event in events
+        _outbox_row(topic, key, event_type, payload, source, correlation_id, now)
+        for topic, key, event_type, payload in events
     ]
     if rows:
         await connection.copy_records_to_table(

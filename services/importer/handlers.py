@@ -4,30 +4,33 @@
 as one."""
 
 import time
-from collections.abc import Callable, Iterable, Sequence, Set
+from collections.abc import Callable, Sequence, Set
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TextIO
 
 import asyncpg
-from pydantic import BaseModel
 
-from services.importer.changes import Scope, ScopeChanges, compute_changes
-from services.importer.mapping import eleve_events, responsable_events
+from services.importer.changes import (
+    ExportComparison,
+    Scope,
+    ScopeChanges,
+    Snapshot,
+    compute_changes,
+    responsable_removed,
+)
 from services.importer.reading import read_schools
-from services.importer.records import SchoolExport
 from services.importer.reports import Kind, ReportLine, ReportWriter, change_lines
 from services.importer.snapshot import (
     held_by_other_scopes,
+    load_published,
     load_snapshot,
     lock_source,
     save_snapshot,
 )
 from services.importer.sources import RunIneIndex, SchoolFolder
-from shared.contracts import Topic
-from shared.contracts.events import ResponsableRemoved
 from shared.logging import get_logger
-from shared.outbox import enqueue_many
+from shared.outbox import enqueue_payloads
 
 logger = get_logger(__name__)
 
@@ -40,7 +43,8 @@ ProgressCallback = Callable[[str, int, int, int], None]
 
 async def import_school(
     connection: asyncpg.Connection,
-    export: SchoolExport,
+    comparison: ExportComparison,
+    snapshot: Snapshot,
     *,
     academie: str,
     held_by_run: Set[str] = frozenset(),
@@ -48,47 +52,40 @@ async def import_school(
     report: ReportWriter | None = None,
     removal_candidates: set[str] | None = None,
 ) -> ScopeChanges:
-    """Apply one school's export to its scope and return what changed.
+    """Apply one school's export, compared with ``snapshot``, its scope's
+    snapshot, to its scope and return what changed.
 
-    In one savepoint of the run's transaction, writes the scope's new
-    snapshot and enqueues its events to the outbox. The order is
-    ``ResponsableImported`` for new or changed responsables,
-    ``EleveImported`` for new or changed pupils, ``EleveRemoved`` for pupils
-    absent from a full export, and ``ResponsableRemoved`` for responsables
-    that no scope of the source contains any more. ``held_by_run`` contains
-    the responsable ids of the other exports of the same source in this run.
-    They are not removed even if their scope has not been imported yet.
-    When ``removal_candidates`` is given, no responsable is removed here:
-    those that left the scope are added to it, for ``remove_responsables``
-    to remove at the end of the run. A delta (``full`` false) removes nothing.
+    The caller holds the source's lock (``lock_source``). In one savepoint of
+    the run's transaction, writes the scope's new snapshot and enqueues its
+    events to the outbox. The order is ``ResponsableImported`` for new or
+    changed responsables, ``EleveImported`` for new or changed pupils,
+    ``EleveRemoved`` for pupils absent from a full export, and
+    ``ResponsableRemoved`` for responsables that no scope of the source
+    contains any more. ``held_by_run`` contains the responsable ids of the
+    other exports of the same source in this run. They are not removed even
+    if their scope has not been imported yet. When ``removal_candidates`` is
+    given, no responsable is removed here: those that left the scope are
+    added to it, for ``remove_responsables`` to remove at the end of the run.
+    A delta (``full`` false) removes no responsable.
     """
-    scope = Scope(academie, export.source, export.uai)
-    responsables = responsable_events(export, academie)
-    eleves = eleve_events(export, academie)
+    scope = Scope(academie, comparison.source, comparison.uai)
+    left = set(comparison.responsables_left)
 
     async with connection.transaction():
-        await lock_source(connection, scope)
-        snapshot = await load_snapshot(connection, scope, responsables.keys())
-        left = snapshot.responsables.keys() - responsables.keys() if full else set()
+        published = await load_published(
+            connection, scope, [payload.id for payload in comparison.responsables]
+        )
+        snapshot = replace(snapshot, published=published)
         if removal_candidates is not None:
             removal_candidates.update(left)
-            held_elsewhere = set(left)
+            held_elsewhere = left
         else:
             held_elsewhere = await held_by_other_scopes(connection, scope, left)
             held_elsewhere |= left & held_by_run
 
-        changes = compute_changes(
-            scope,
-            responsables,
-            eleves,
-            snapshot,
-            held_elsewhere,
-            full=full,
-            left_eleve_ids=frozenset(export.left_eleve_ids),
-        )
-
-        await save_snapshot(connection, changes, snapshot, full=full)
-        await enqueue_all(connection, changes.outbox_events())
+        changes = compute_changes(scope, comparison, snapshot, held_elsewhere)
+        await save_snapshot(connection, changes, full=full)
+        await enqueue_payloads(connection, changes.outbox_events(), source=EVENT_SOURCE)
     if report is not None:
         await report.write(change_lines(changes, snapshot.eleve_links))
 
@@ -106,14 +103,6 @@ async def import_school(
         responsables_removed=len(changes.responsables_removed),
     )
     return changes
-
-
-async def enqueue_all(
-    connection: asyncpg.Connection, events: Iterable[tuple[str, str, BaseModel]]
-) -> int:
-    """Write ``(topic, key, event)`` rows to the outbox with one COPY, in the
-    caller's transaction and in the order given; return how many."""
-    return await enqueue_many(connection, events, source=EVENT_SOURCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,20 +190,33 @@ async def import_schools(
     ines = RunIneIndex(schools)
     pupils = 0
 
+    async def load(school: SchoolFolder) -> Snapshot:
+        return await load_snapshot(
+            connection, Scope(academie, school.source, school.uai)
+        )
+
     if progress is not None:
         progress("import", 0, len(schools), 0)
     transaction = connection.transaction()
     await transaction.start()
     try:
-        async with aclosing(read_schools(schools, workers=read_workers)) as exports:
+        # Sources are locked before any snapshot is read; in one order, so
+        # that two runs of one académie wait rather than deadlock.
+        for source in sorted({school.source for school in schools}):
+            await lock_source(connection, academie, source)
+        reading = read_schools(
+            schools, load, academie=academie, full=full, workers=read_workers
+        )
+        async with aclosing(reading) as compared:
             done = 0
-            async for export in exports:
+            async for snapshot, comparison in compared:
                 school = schools[done]
-                ines.add(done, export)
+                ines.add(done, comparison.ine_hashes)
                 done += 1
                 changes = await import_school(
                     connection,
-                    export,
+                    comparison,
+                    snapshot,
                     academie=academie,
                     full=full,
                     report=report,
@@ -225,7 +227,7 @@ async def import_schools(
                 measures["eleves_removed"] += len(changes.eleves_removed)
                 measures["links_before"] += changes.links_before
                 measures["links_removed"] += changes.links_removed
-                pupils += len(changes.eleve_digests)
+                pupils += changes.eleve_count
                 if progress is not None:
                     progress("import", done, len(schools), pupils)
         ines.check()
@@ -278,13 +280,10 @@ async def remove_responsables(
     removed = sorted(set(candidates) - {row["responsable_id"] for row in rows})
     if not removed:
         return 0
-    events = [
-        ResponsableRemoved(academie=academie, responsable_id=id_, source=source)
-        for id_ in removed
-    ]
-    await enqueue_all(
+    await enqueue_payloads(
         connection,
-        ((Topic.RESPONSABLES, event.responsable_id, event) for event in events),
+        (responsable_removed(academie, source, id_) for id_ in removed),
+        source=EVENT_SOURCE,
     )
     await connection.execute(
         "DELETE FROM published_responsables"

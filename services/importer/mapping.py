@@ -1,66 +1,93 @@
-"""Events that describe one school's export, and the payload digest that
-shows whether an event changed since it was last published."""
+"""Payloads of the events that describe one school's export, and the
+digest that shows whether a payload changed since it was last published.
+
+Most records of a weekly export are unchanged, so payloads are written
+straight from the records, without building the pydantic events: the JSON is
+byte for byte what ``EleveImported`` or ``ResponsableImported`` gives with
+``model_dump_json`` (``tests/importer/unit/test_payloads.py`` checks it).
+The outbox stores it as the event's payload, and its SHA-256 is the digest
+kept in the snapshot. The parsers have already checked every value the
+events' models check (INE and UAI shapes).
+"""
 
 import hashlib
+import json
+from dataclasses import dataclass
 
-from pydantic import BaseModel
+from services.importer.records import EleveRecord, ResponsableRecord
 
-from services.importer.records import SchoolExport
-from shared.contracts.events import EleveImported, EleveLink, ResponsableImported
-
-
-def responsable_events(
-    export: SchoolExport, academie: str
-) -> dict[str, ResponsableImported]:
-    """Return a ``ResponsableImported`` per responsable of the export, by id."""
-    return {
-        record.responsable_id: ResponsableImported(
-            academie=academie,
-            responsable_id=record.responsable_id,
-            source=export.source,
-            civilite=record.civilite,
-            nom=record.nom,
-            prenom=record.prenom,
-            email=record.email,
-            telephone_portable=record.telephone_portable,
-        )
-        for record in export.responsables
-    }
+# pydantic's JSON: no blanks, non-ASCII characters as they are.
+_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
-def eleve_events(export: SchoolExport, academie: str) -> dict[str, EleveImported]:
-    """Return an ``EleveImported`` per enrolled pupil of the export, by id.
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """The JSON payload of an ``EleveImported`` or ``ResponsableImported``
+    event, with its digest; ``links`` holds a pupil's responsable ids,
+    sorted."""
+
+    id: str
+    json: str
+    digest: str
+    links: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, id_: str, payload: str, links: tuple[str, ...] = ()) -> "Payload":
+        """Return the payload with its digest."""
+        digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        return cls(id_, payload, digest, links)
+
+
+def eleve_payload(record: EleveRecord, academie: str, source: str, uai: str) -> Payload:
+    """Return the payload of the pupil's ``EleveImported`` event.
 
     Links are sorted by responsable id, so that a source listing them in
     another order does not count as a change.
     """
-    return {
-        record.eleve_id: EleveImported(
-            academie=academie,
-            eleve_id=record.eleve_id,
-            ine=record.ine,
-            source=export.source,
-            source_eleve_id=record.source_eleve_id,
-            uai=export.uai,
-            classe=record.classe,
-            nom=record.nom,
-            nom_usage=record.nom_usage,
-            prenom=record.prenom,
-            date_naissance=record.date_naissance,
-            responsables=tuple(
-                EleveLink(
-                    responsable_id=link.responsable_id,
-                    code_parente=link.code_parente,
-                )
-                for link in sorted(
-                    record.responsables, key=lambda link: link.responsable_id
-                )
-            ),
-        )
-        for record in export.eleves
-    }
+    links = sorted(record.responsables, key=lambda link: link.responsable_id)
+    payload = _encode(
+        {
+            "academie": academie,
+            "type": "eleve.imported",
+            "eleve_id": record.eleve_id,
+            "ine": record.ine,
+            "source": source,
+            "source_eleve_id": record.source_eleve_id,
+            "uai": uai,
+            "classe": record.classe,
+            "nom": record.nom,
+            "nom_usage": record.nom_usage,
+            "prenom": record.prenom,
+            "date_naissance": record.date_naissance.isoformat(),
+            "responsables": [
+                {
+                    "responsable_id": link.responsable_id,
+                    "code_parente": link.code_parente,
+                }
+                for link in links
+            ],
+        }
+    )
+    return Payload.of(
+        record.eleve_id, payload, tuple(link.responsable_id for link in links)
+    )
 
 
-def payload_digest(event: BaseModel) -> str:
-    """Return the SHA-256 hex digest of the event's JSON payload."""
-    return hashlib.sha256(event.model_dump_json().encode("utf-8")).hexdigest()
+def responsable_payload(
+    record: ResponsableRecord, academie: str, source: str
+) -> Payload:
+    """Return the payload of the responsable's ``ResponsableImported`` event."""
+    payload = _encode(
+        {
+            "academie": academie,
+            "type": "responsable.imported",
+            "responsable_id": record.responsable_id,
+            "source": source,
+            "civilite": record.civilite,
+            "nom": record.nom,
+            "prenom": record.prenom,
+            "email": record.email,
+            "telephone_portable": record.telephone_portable,
+        }
+    )
+    return Payload.of(record.responsable_id, payload)

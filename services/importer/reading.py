@@ -1,21 +1,28 @@
-"""Reading of a run's school exports, in worker processes when the run is
-large enough to gain from them.
+"""Reading of a run's school exports, and their comparison with the
+scopes' digests, in worker processes when the run is large enough to gain
+from them.
 
-Parsing and checking the files is about half of the importer's processor
-time in a run that changes little, and a smaller share of a first import.
-While the run's one process writes a school to PostgreSQL, worker processes
-read the next schools, so that reading no longer waits for writing. A
-thread would not do: parsing holds the interpreter lock.
+Parsing and checking the files, and writing each record's payload and its
+digest, is most of the importer's processor time in a run that changes
+little. While the run's one process writes a school to PostgreSQL, worker
+processes read and compare the next schools, so that reading no longer
+waits for writing, and only what changed comes back from a worker. A thread
+would not do: parsing holds the interpreter lock.
 """
 
 import asyncio
 import multiprocessing
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from services.importer.records import SchoolExport
+from services.importer.changes import (
+    ExportComparison,
+    ScopeDigests,
+    Snapshot,
+    compare_export,
+)
 from services.importer.sources import SchoolFolder
 
 # Runs with less than this many bytes of files are read in process. Starting
@@ -45,45 +52,76 @@ def _total_bytes(schools: Sequence[SchoolFolder]) -> int:
     )
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    # Workers are forked from a fresh server process that has imported this
+    # module: a fork of the run's process would copy its event loop and
+    # database connections, and "spawn" would import the run's whole command
+    # line again in each worker (0.3 s of processor time each).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    return context
+
+
+def read_and_compare(
+    school: SchoolFolder, academie: str, previous: ScopeDigests, full: bool
+) -> ExportComparison:
+    """Read a school's files and compare them with its scope's digests;
+    raises ``ImportFileRejected``."""
+    return compare_export(school.read(), academie, previous, full=full)
+
+
 async def read_schools(
     schools: Sequence[SchoolFolder],
+    load: Callable[[SchoolFolder], Awaitable[Snapshot]],
     *,
+    academie: str,
+    full: bool,
     workers: int,
     min_bytes: int = MIN_BYTES_FOR_WORKERS,
-) -> AsyncIterator[SchoolExport]:
-    """Yield the export of each school, in the order of ``schools``.
+) -> AsyncIterator[tuple[Snapshot, ExportComparison]]:
+    """Yield each school's snapshot, as ``load`` returns it, and the
+    comparison of its export with it, in the order of ``schools``.
+
+    ``load`` is awaited for a school before its files are read, one school at
+    a time, and between two steps of the caller's iteration only, so it may
+    use the caller's connection.
 
     With ``workers`` above zero and at least ``min_bytes`` of files, up to
     ``workers`` worker processes read ahead, and at most twice that many
-    exports wait in memory. ``ImportFileRejected`` is raised at the school's
+    schools wait in memory. ``ImportFileRejected`` is raised at the school's
     turn, as it is without workers, and the schools read ahead are dropped.
     A worker that dies raises ``ReaderWorkerFailed`` for the school it was
     reading.
     """
     if workers <= 0 or _total_bytes(schools) < min_bytes:
         for school in schools:
-            yield school.read()
+            snapshot = await load(school)
+            yield snapshot, read_and_compare(school, academie, snapshot.digests, full)
         return
 
-    # "spawn" starts each worker from a fresh interpreter: a fork of this
-    # process would copy its event loop and database connections.
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    pending: deque[tuple[SchoolFolder, Future[SchoolExport]]] = deque()
+    pool = ProcessPoolExecutor(workers, mp_context=_worker_context())
+    pending: deque[tuple[SchoolFolder, Snapshot, Future[ExportComparison]]] = deque()
+
+    async def submit(school: SchoolFolder) -> None:
+        snapshot = await load(school)
+        future = pool.submit(read_and_compare, school, academie, snapshot.digests, full)
+        pending.append((school, snapshot, future))
+
     upcoming = iter(schools)
     try:
         for school in upcoming:
-            pending.append((school, pool.submit(SchoolFolder.read, school)))
+            await submit(school)
             if len(pending) == 2 * workers:
                 break
         while pending:
-            school, future = pending.popleft()
+            school, snapshot, future = pending.popleft()
             try:
-                export = await asyncio.wrap_future(future)
+                comparison = await asyncio.wrap_future(future)
             except BrokenProcessPool as exc:
                 raise ReaderWorkerFailed(school) from exc
             following = next(upcoming, None)
             if following is not None:
-                pending.append((following, pool.submit(SchoolFolder.read, following)))
-            yield export
+                await submit(following)
+            yield snapshot, comparison
     finally:
         pool.shutdown(wait=False, cancel_futures=True)

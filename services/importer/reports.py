@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import asyncpg
 
-from services.importer.changes import ScopeChanges, link_ids
+from services.importer.changes import ScopeChanges
 from services.importer.errors import ImporterError, ImportFileRejected
 
 Status = Literal["running", "applied", "held", "rejected", "dry_run", "failed"]
@@ -65,48 +65,48 @@ def change_lines(changes: ScopeChanges, previous_links: dict) -> Iterator[Report
     """
     scope = changes.scope
     where = {"source": scope.source, "uai": scope.uai}
-    for event in changes.responsables_added:
+    for payload in changes.responsables_added:
         yield ReportLine(
-            "added", "responsable", event.responsable_id, "new in the export", **where
+            "added", "responsable", payload.id, "new in the export", **where
         )
-    for event in changes.responsables_changed:
+    for payload in changes.responsables_changed:
         yield ReportLine(
             "changed",
             "responsable",
-            event.responsable_id,
+            payload.id,
             "name, civilité or contact differs from the last published",
             **where,
         )
-    for event in changes.eleves_added:
+    for payload in changes.eleves_added:
         yield ReportLine(
             "added",
             "eleve",
-            event.eleve_id,
-            f"new in the export, {len(event.responsables)} links",
+            payload.id,
+            f"new in the export, {len(payload.links)} links",
             **where,
         )
-    for event in changes.eleves_changed:
-        before = previous_links.get(event.eleve_id, frozenset())
-        after = link_ids(event)
+    for payload in changes.eleves_changed:
+        before = previous_links.get(payload.id, frozenset())
+        after = frozenset(payload.links)
         if before != after:
             reason = f"links changed: {len(after - before)} added, "
             reason += f"{len(before - after)} removed"
         else:
             reason = "name, class or birth date differs from the last published"
-        yield ReportLine("changed", "eleve", event.eleve_id, reason, **where)
-    for event in changes.eleves_removed:
+        yield ReportLine("changed", "eleve", payload.id, reason, **where)
+    for eleve_id in changes.eleves_removed:
         yield ReportLine(
             "removed",
             "eleve",
-            event.eleve_id,
+            eleve_id,
             "absent from the full export, or left the school",
             **where,
         )
-    for event in changes.responsables_removed:
+    for responsable_id in changes.responsables_removed:
         yield ReportLine(
             "removed",
             "responsable",
-            event.responsable_id,
+            responsable_id,
             "legal representative of no pupil in any school of the source",
             **where,
         )

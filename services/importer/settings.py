@@ -39,7 +39,9 @@ class ImporterSettings(ServiceSettings):
     # Largest compression ratio of a .zip member (uncompressed size divided
     # by compressed size). The sample exports are near 15, a zip bomb far above.
     max_compression_ratio: float = Field(default=100.0, gt=1)
-    # Worker processes that read the next schools' files while the run
-    # writes the current one (see services/importer/reading.py); 0 reads
-    # them in the run's own process.
-    read_workers: int = Field(default=1, ge=0, le=32)
+    # Worker processes that read the next schools' files, and compare them
+    # with the scopes' digests, while the run writes the current one (see
+    # services/importer/reading.py); 0 reads them in the run's own process.
+    # Two keep both cores of the development machine busy in a run that
+    # changes little.
+    read_workers: int = Field(default=2, ge=0, le=32)

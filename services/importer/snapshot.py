@@ -1,13 +1,15 @@
 """Snapshot tables of the ``importer`` schema (see migrations/001_snapshots.sql)."""
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 
 import asyncpg
 
-from services.importer.changes import Scope, ScopeChanges, Snapshot, link_ids
+from services.importer.changes import Scope, ScopeChanges, Snapshot
 
 
-async def lock_source(connection: asyncpg.Connection, scope: Scope) -> None:
+async def lock_source(
+    connection: asyncpg.Connection, academie: str, source: str
+) -> None:
     """Wait until no other transaction imports the same source of the same
     académie, and hold that until this transaction ends.
 
@@ -17,15 +19,13 @@ async def lock_source(connection: asyncpg.Connection, scope: Scope) -> None:
     """
     await connection.execute(
         "SELECT pg_advisory_xact_lock(hashtext($1))",
-        f"importer:{scope.academie}:{scope.source}",
+        f"importer:{academie}:{source}",
     )
 
 
-async def load_snapshot(
-    connection: asyncpg.Connection, scope: Scope, responsable_ids: Collection[str]
-) -> Snapshot:
-    """Return the scope's snapshot, with the digests last published for
-    ``responsable_ids``."""
+async def load_snapshot(connection: asyncpg.Connection, scope: Scope) -> Snapshot:
+    """Return the scope's snapshot, without the published digests (see
+    ``load_published``)."""
     eleves = await connection.fetch(
         "SELECT eleve_id, digest, responsable_ids FROM snapshot_eleves"
         " WHERE academie = $1 AND source = $2 AND uai = $3",
@@ -40,11 +40,27 @@ async def load_snapshot(
         scope.source,
         scope.uai,
     )
+    return Snapshot(
+        eleves={row["eleve_id"]: row["digest"] for row in eleves},
+        responsables={row["responsable_id"]: row["digest"] for row in responsables},
+        eleve_links={
+            row["eleve_id"]: frozenset(row["responsable_ids"]) for row in eleves
+        },
+    )
+
+
+async def load_published(
+    connection: asyncpg.Connection, scope: Scope, responsable_ids: Collection[str]
+) -> dict[str, str]:
+    """Return the digests last published for the source of ``scope``, by
+    id, of those of ``responsable_ids`` that it published."""
+    if not responsable_ids:
+        return {}
     # One index lookup per id. Written as ``responsable_id = ANY($3)``, the
     # lookup read every row of the source whenever the statistics predated
     # the run's own rows, so each school of a first import read all those
     # before it.
-    published = await connection.fetch(
+    rows = await connection.fetch(
         "SELECT id AS responsable_id, digest FROM ("
         " SELECT id, (SELECT digest FROM published_responsables"
         "  WHERE academie = $1 AND source = $2 AND responsable_id = id) AS digest"
@@ -53,14 +69,7 @@ async def load_snapshot(
         scope.source,
         list(responsable_ids),
     )
-    return Snapshot(
-        eleves={row["eleve_id"]: row["digest"] for row in eleves},
-        responsables={row["responsable_id"]: row["digest"] for row in responsables},
-        published={row["responsable_id"]: row["digest"] for row in published},
-        eleve_links={
-            row["eleve_id"]: frozenset(row["responsable_ids"]) for row in eleves
-        },
-    )
+    return {row["responsable_id"]: row["digest"] for row in rows}
 
 
 async def held_by_other_scopes(
@@ -81,32 +90,17 @@ async def held_by_other_scopes(
 
 
 async def save_snapshot(
-    connection: asyncpg.Connection,
-    changes: ScopeChanges,
-    previous: Snapshot,
-    *,
-    full: bool = True,
+    connection: asyncpg.Connection, changes: ScopeChanges, *, full: bool = True
 ) -> None:
-    """Write the scope's new state, touching only the rows that differ from
-    ``previous``. A delta (``full`` false) deletes no row. A statement with
-    no row to write is not sent, so a school that did not change costs no
-    round trip here."""
+    """Write the scope's new state: only the rows that differ from its last
+    snapshot. A delta (``full`` false) deletes no responsable row. A
+    statement with no row to write is not sent, so a school that did not
+    change costs no round trip here."""
     scope = changes.scope
     await _save_eleves(connection, changes)
-    await _save_scope_rows(
-        connection,
-        "snapshot_responsables",
-        "responsable_id",
-        scope,
-        changes.responsable_digests,
-        previous.responsables,
-        full=full,
-    )
+    await _save_scope_responsables(connection, changes, full=full)
 
-    published = {
-        event.responsable_id: changes.responsable_digests[event.responsable_id]
-        for event in (*changes.responsables_added, *changes.responsables_changed)
-    }
+    published = (*changes.responsables_added, *changes.responsables_changed)
     if published:
         await connection.execute(
             "INSERT INTO published_responsables"
@@ -116,17 +110,16 @@ async def save_snapshot(
             " DO UPDATE SET digest = excluded.digest",
             scope.academie,
             scope.source,
-            list(published),
-            list(published.values()),
+            [payload.id for payload in published],
+            [payload.digest for payload in published],
         )
-    removed = [event.responsable_id for event in changes.responsables_removed]
-    if removed:
+    if changes.responsables_removed:
         await connection.execute(
             "DELETE FROM published_responsables WHERE academie = $1 AND source = $2"
             " AND responsable_id = ANY($3::text[])",
             scope.academie,
             scope.source,
-            removed,
+            list(changes.responsables_removed),
         )
 
 
@@ -134,8 +127,8 @@ async def _save_eleves(connection: asyncpg.Connection, changes: ScopeChanges) ->
     scope = changes.scope
     # A pupil's digest covers its links, so only added and changed pupils
     # have new links to store.
-    events = (*changes.eleves_added, *changes.eleves_changed)
-    if events:
+    payloads = (*changes.eleves_added, *changes.eleves_changed)
+    if payloads:
         await connection.execute(
             "INSERT INTO snapshot_eleves"
             " (academie, source, uai, eleve_id, digest, responsable_ids)"
@@ -146,9 +139,9 @@ async def _save_eleves(connection: asyncpg.Connection, changes: ScopeChanges) ->
             scope.academie,
             scope.source,
             scope.uai,
-            [event.eleve_id for event in events],
-            [changes.eleve_digests[event.eleve_id] for event in events],
-            [" ".join(sorted(link_ids(event))) for event in events],
+            [payload.id for payload in payloads],
+            [payload.digest for payload in payloads],
+            [" ".join(payload.links) for payload in payloads],
         )
     # A delta removes only the pupils it names as left, so the removed
     # pupils are deleted whatever the kind.
@@ -160,45 +153,35 @@ async def _save_eleves(connection: asyncpg.Connection, changes: ScopeChanges) ->
             scope.academie,
             scope.source,
             scope.uai,
-            [event.eleve_id for event in changes.eleves_removed],
+            list(changes.eleves_removed),
         )
 
 
-async def _save_scope_rows(
-    connection: asyncpg.Connection,
-    table: str,
-    id_column: str,
-    scope: Scope,
-    digests: Mapping[str, str],
-    previous: Mapping[str, str],
-    *,
-    full: bool,
+async def _save_scope_responsables(
+    connection: asyncpg.Connection, changes: ScopeChanges, *, full: bool
 ) -> None:
-    # ``table`` and ``id_column`` are constants of this module, never input.
-    upserts = {
-        id_: digest for id_, digest in digests.items() if previous.get(id_) != digest
-    }
-    if upserts:
+    scope = changes.scope
+    if changes.responsables_read:
         await connection.execute(
-            f"INSERT INTO {table} (academie, source, uai, {id_column}, digest)"
+            "INSERT INTO snapshot_responsables"
+            " (academie, source, uai, responsable_id, digest)"
             " SELECT $1, $2, $3, id, digest FROM unnest($4::text[], $5::text[])"
             " AS t(id, digest)"
-            f" ON CONFLICT (academie, source, uai, {id_column})"
+            " ON CONFLICT (academie, source, uai, responsable_id)"
             " DO UPDATE SET digest = excluded.digest",
             scope.academie,
             scope.source,
             scope.uai,
-            list(upserts),
-            list(upserts.values()),
+            [payload.id for payload in changes.responsables_read],
+            [payload.digest for payload in changes.responsables_read],
         )
-    stale = list(previous.keys() - digests.keys()) if full else []
-    if stale:
+    if full and changes.responsables_left:
         await connection.execute(
-            f"DELETE FROM {table}"
+            "DELETE FROM snapshot_responsables"
             " WHERE academie = $1 AND source = $2 AND uai = $3"
-            f" AND {id_column} = ANY($4::text[])",
+            " AND responsable_id = ANY($4::text[])",
             scope.academie,
             scope.source,
             scope.uai,
-            stale,
+            list(changes.responsables_left),
         )

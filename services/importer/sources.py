@@ -12,6 +12,7 @@ week's drop of one académie). A school folder contains one of:
 File names are matched without regard to case.
 """
 
+import hashlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -61,14 +62,13 @@ class RunIneIndex:
         # source -> (hash of each INE, position of its school), in run order.
         self._pupils: dict[str, tuple[array, array]] = {}
 
-    def add(self, index: int, export: SchoolExport) -> None:
-        """Record the pupils of ``schools[index]``, read as ``export``."""
+    def add(self, index: int, ine_hashes: array) -> None:
+        """Record the pupils of ``schools[index]`` by the ``ine_hash`` of
+        their INE."""
         source = self._schools[index].source
         hashes, owners = self._pupils.setdefault(source, (array("q"), array("I")))
-        for pupil in export.eleves:
-            if pupil.ine is not None:
-                hashes.append(hash(pupil.ine))
-                owners.append(index)
+        hashes.extend(ine_hashes)
+        owners.extend([index] * len(ine_hashes))
 
     def check(self) -> None:
         """Raise ``ImportFileRejected`` on the pupils' file of the first school,
@@ -77,17 +77,24 @@ class RunIneIndex:
         found = []
         for hashes, owners in self._pupils.values():
             found.extend(_shared_hashes(hashes, owners))
-        for index, earlier_index, ine_hash in sorted(found):
+        for index, earlier_index, shared in sorted(found):
             earlier, school = self._schools[earlier_index], self._schools[index]
             earlier_pupils = {
                 pupil.ine: pupil
                 for pupil in earlier.read().eleves
-                if pupil.ine is not None and hash(pupil.ine) == ine_hash
+                if pupil.ine is not None and ine_hash(pupil.ine) == shared
             }
             for pupil in school.read().eleves:
                 other = earlier_pupils.get(pupil.ine)
                 if other is not None:
                     raise _duplicate(earlier, school, pupil, other)
+
+
+def ine_hash(ine: str) -> int:
+    """Return a 64-bit hash of an INE that is the same in every process,
+    unlike ``hash``, so that reader workers can compute it."""
+    digest = hashlib.blake2b(ine.encode("ascii"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 def _shared_hashes(hashes: array, owners: array) -> list[tuple[int, int, int]]:

@@ -1,7 +1,14 @@
+import json
 from datetime import date
 
-from services.importer.changes import Scope, ScopeChanges, Snapshot, compute_changes
-from services.importer.mapping import eleve_events, payload_digest, responsable_events
+from services.importer.changes import (
+    Scope,
+    ScopeChanges,
+    Snapshot,
+    compare_export,
+    compute_changes,
+)
+from services.importer.mapping import eleve_payload, responsable_payload
 from services.importer.records import (
     EleveRecord,
     LinkRecord,
@@ -38,9 +45,14 @@ def pupil(ine: str, *responsables: str, classe: str = "5A") -> EleveRecord:
 
 
 def export(
-    eleves: list[EleveRecord], responsables: list[ResponsableRecord], scope=SCOPE
+    eleves: list[EleveRecord],
+    responsables: list[ResponsableRecord],
+    scope=SCOPE,
+    left: tuple[str, ...] = (),
 ) -> SchoolExport:
-    return SchoolExport(scope.source, scope.uai, tuple(eleves), tuple(responsables))
+    return SchoolExport(
+        scope.source, scope.uai, tuple(eleves), tuple(responsables), left
+    )
 
 
 def changes_of(
@@ -48,23 +60,34 @@ def changes_of(
     snapshot: Snapshot = EMPTY,
     held_elsewhere: frozenset[str] = frozenset(),
     scope: Scope = SCOPE,
+    full: bool = True,
 ) -> ScopeChanges:
-    return compute_changes(
-        scope,
-        responsable_events(school, scope.academie),
-        eleve_events(school, scope.academie),
-        snapshot,
-        held_elsewhere,
+    comparison = compare_export(school, scope.academie, snapshot.digests, full=full)
+    return compute_changes(scope, comparison, snapshot, held_elsewhere)
+
+
+def responsable_digests(school: SchoolExport) -> dict[str, str]:
+    payloads = (
+        responsable_payload(record, SCOPE.academie, school.source)
+        for record in school.responsables
     )
+    return {payload.id: payload.digest for payload in payloads}
 
 
 def snapshot_after(
-    changes: ScopeChanges, published: dict[str, str] | None = None
+    school: SchoolExport, published: dict[str, str] | None = None
 ) -> Snapshot:
+    """The snapshot a scope holds once ``school`` is imported."""
+    eleves = [
+        eleve_payload(record, SCOPE.academie, school.source, school.uai)
+        for record in school.eleves
+    ]
+    responsables = responsable_digests(school)
     return Snapshot(
-        eleves=changes.eleve_digests,
-        responsables=changes.responsable_digests,
-        published=published if published is not None else changes.responsable_digests,
+        eleves={payload.id: payload.digest for payload in eleves},
+        responsables=responsables,
+        published=published if published is not None else responsables,
+        eleve_links={payload.id: frozenset(payload.links) for payload in eleves},
     )
 
 
@@ -76,123 +99,111 @@ WEEK1 = export(
 def test_first_import_adds_everything():
     changes = changes_of(WEEK1)
 
-    assert [e.responsable_id for e in changes.responsables_added] == [
+    assert [p.id for p in changes.responsables_added] == [
         "siecle:7100001",
         "siecle:7100002",
     ]
-    assert [e.eleve_id for e in changes.eleves_added] == ["9900000014R"]
+    assert [p.id for p in changes.eleves_added] == ["9900000014R"]
     assert not changes.eleves_removed
 
 
 def test_same_export_again_changes_nothing():
-    first = changes_of(WEEK1)
-
-    second = changes_of(WEEK1, snapshot_after(first))
+    second = changes_of(WEEK1, snapshot_after(WEEK1))
 
     assert second.is_empty
+    assert second.responsables_read == ()
 
 
 def test_link_order_is_not_a_change():
-    first = changes_of(WEEK1)
     reordered = export(
         [pupil("9900000014R", "siecle:7100002", "siecle:7100001")], [father(), mother()]
     )
 
-    assert changes_of(reordered, snapshot_after(first)).is_empty
+    assert changes_of(reordered, snapshot_after(WEEK1)).is_empty
 
 
 def test_changed_email_republishes_responsable_only():
-    first = changes_of(WEEK1)
     week2 = export(WEEK1.eleves, [mother("claire.pro@example.com"), father()])
 
-    changes = changes_of(week2, snapshot_after(first))
+    changes = changes_of(week2, snapshot_after(WEEK1))
 
-    assert [e.email for e in changes.responsables_changed] == ["claire.pro@example.com"]
+    assert [json.loads(p.json)["email"] for p in changes.responsables_changed] == [
+        "claire.pro@example.com"
+    ]
     assert not changes.eleves_changed
 
 
 def test_link_change_republishes_pupil_and_removes_father():
-    first = changes_of(WEEK1)
     week2 = export([pupil("9900000014R", "siecle:7100001")], [mother()])
 
-    changes = changes_of(week2, snapshot_after(first))
+    changes = changes_of(week2, snapshot_after(WEEK1))
 
-    assert [e.eleve_id for e in changes.eleves_changed] == ["9900000014R"]
-    assert [e.responsable_id for e in changes.responsables_removed] == [
-        "siecle:7100002"
-    ]
+    assert [p.id for p in changes.eleves_changed] == ["9900000014R"]
+    assert changes.responsables_removed == ("siecle:7100002",)
+    assert (changes.links_before, changes.links_removed) == (2, 1)
 
 
 def test_vanished_pupil_is_removed_with_its_school():
-    first = changes_of(WEEK1)
+    changes = changes_of(export([], []), snapshot_after(WEEK1))
 
-    changes = changes_of(export([], []), snapshot_after(first))
-
-    assert [(e.eleve_id, e.uai) for e in changes.eleves_removed] == [
-        ("9900000014R", "0999101E")
-    ]
+    assert changes.eleves_removed == ("9900000014R",)
+    removed = [json.loads(p) for *_, p in changes.outbox_events()][0]
+    assert (removed["type"], removed["uai"]) == ("eleve.removed", "0999101E")
 
 
 def test_responsable_held_by_other_scope_is_not_removed():
-    first = changes_of(WEEK1)
-
     changes = changes_of(
         export([], []),
-        snapshot_after(first),
+        snapshot_after(WEEK1),
         held_elsewhere=frozenset({"siecle:7100001"}),
     )
 
-    assert [e.responsable_id for e in changes.responsables_removed] == [
-        "siecle:7100002"
-    ]
+    assert changes.responsables_removed == ("siecle:7100002",)
 
 
 def test_responsable_published_by_other_scope_is_not_republished():
     other = export([pupil("9900000011P", "siecle:7100001")], [mother()], OTHER_SCOPE)
-    published = changes_of(other, scope=OTHER_SCOPE).responsable_digests
 
-    changes = changes_of(WEEK1, Snapshot(published=published))
+    changes = changes_of(WEEK1, Snapshot(published=responsable_digests(other)))
 
-    assert [e.responsable_id for e in changes.responsables_added] == ["siecle:7100002"]
+    assert [p.id for p in changes.responsables_added] == ["siecle:7100002"]
     assert not changes.responsables_changed
+    assert [p.id for p in changes.responsables_read] == [
+        "siecle:7100001",
+        "siecle:7100002",
+    ]
 
 
 def test_change_from_other_scope_not_republished():
-    first = changes_of(WEEK1)
     week2 = export(WEEK1.eleves, [mother("claire.pro@example.com"), father()])
-    published_by_other = {
-        **first.responsable_digests,
-        "siecle:7100001": payload_digest(
-            responsable_events(week2, "versailles")["siecle:7100001"]
-        ),
-    }
 
-    changes = changes_of(week2, snapshot_after(first, published=published_by_other))
+    changes = changes_of(
+        week2, snapshot_after(WEEK1, published=responsable_digests(week2))
+    )
 
     assert changes.is_empty
+    assert [p.id for p in changes.responsables_read] == ["siecle:7100001"]
 
 
 def test_scopes_that_disagree_do_not_republish_in_turn():
-    first = changes_of(WEEK1)
     published_by_other = {
-        **first.responsable_digests,
+        **responsable_digests(WEEK1),
         "siecle:7100001": "digest of another e-mail",
     }
 
-    changes = changes_of(WEEK1, snapshot_after(first, published=published_by_other))
+    changes = changes_of(WEEK1, snapshot_after(WEEK1, published=published_by_other))
 
     assert changes.is_empty
 
 
 def test_outbox_order_puts_responsables_around_pupils():
-    first = changes_of(WEEK1)
     week2 = export(
         [pupil("9900000072J", "siecle:7100003")],
         [ResponsableRecord("siecle:7100003", "M.", "MOREL", "Jean")],
     )
 
-    changes = changes_of(week2, snapshot_after(first))
-    order = [(topic, event.type) for topic, _, event in changes.outbox_events()]
+    changes = changes_of(week2, snapshot_after(WEEK1))
+    order = [(topic, type_) for topic, _, type_, _ in changes.outbox_events()]
 
     assert order == [
         (Topic.RESPONSABLES, "responsable.imported"),
@@ -206,7 +217,7 @@ def test_outbox_order_puts_responsables_around_pupils():
 def test_outbox_keys_are_the_ids():
     changes = changes_of(WEEK1)
 
-    keys = [(topic, key) for topic, key, _ in changes.outbox_events()]
+    keys = [(topic, key) for topic, key, *_ in changes.outbox_events()]
 
     assert keys == [
         (Topic.RESPONSABLES, "siecle:7100001"),
@@ -223,19 +234,12 @@ def test_delta_removes_only_pupils_named_as_left():
         ],
         [mother()],
     )
-    before = snapshot_after(changes_of(two))
+    before = snapshot_after(two)
 
-    unnamed = compute_changes(SCOPE, {}, {}, before, frozenset(), full=False)
-    named = compute_changes(
-        SCOPE,
-        {},
-        {},
-        before,
-        frozenset(),
-        full=False,
-        left_eleve_ids=frozenset({"9900000015S"}),
-    )
+    unnamed = changes_of(export([], []), before, full=False)
+    named = changes_of(export([], [], left=("9900000015S",)), before, full=False)
 
     assert unnamed.is_empty
-    assert [event.eleve_id for event in named.eleves_removed] == ["9900000015S"]
+    assert named.eleves_removed == ("9900000015S",)
     assert named.responsables_removed == ()
+    assert named.responsables_left == ()

@@ -4,6 +4,7 @@ from dataclasses import dataclass, fields
 
 import pytest
 
+from services.importer.changes import Snapshot
 from services.importer.errors import ImportFileRejected
 from services.importer.reading import ReaderWorkerFailed, read_schools
 from services.importer.sources import SchoolFolder, find_school_folders
@@ -15,10 +16,21 @@ def sample_schools(root=SAMPLES):
     return find_school_folders([root / "siecle" / "week1", root / "onde" / "week1"])
 
 
-async def read_all(schools, workers):
+async def no_snapshot(school):
+    return Snapshot()
+
+
+async def read_all(schools, workers, load=no_snapshot):
     # The sample files are far below the size that starts workers in a run.
-    reading = read_schools(schools, workers=workers, min_bytes=0)
-    return [export async for export in reading]
+    reading = read_schools(
+        schools,
+        load,
+        academie="versailles",
+        full=True,
+        workers=workers,
+        min_bytes=0,
+    )
+    return [comparison async for _, comparison in reading]
 
 
 async def test_workers_read_same_exports():
@@ -29,6 +41,29 @@ async def test_workers_read_same_exports():
 
     assert with_workers == in_process
     assert [export.uai for export in with_workers] == [s.uai for s in schools]
+
+
+async def test_workers_send_back_only_changes():
+    schools = sample_schools()
+    first = await read_all(schools, workers=0)
+    snapshots = {
+        (c.source, c.uai): Snapshot(
+            eleves={p.id: p.digest for p in c.eleves},
+            responsables={p.id: p.digest for p in c.responsables},
+        )
+        for c in first
+    }
+
+    async def load(school):
+        return snapshots[school.source, school.uai]
+
+    again = await read_all(schools, workers=1, load=load)
+
+    assert [(c.eleves, c.responsables, c.eleves_removed) for c in again] == [
+        ((), (), ())
+    ] * len(schools)
+    assert [c.eleve_count for c in again] == [c.eleve_count for c in first]
+    assert [c.ine_hashes for c in again] == [c.ine_hashes for c in first]
 
 
 async def test_worker_rejection_names_file(tmp_path):

@@ -11,13 +11,15 @@ events' models check (INE and UAI shapes).
 """
 
 import hashlib
-import json
 from dataclasses import dataclass
+from json.encoder import encode_basestring
 
 from services.importer.records import EleveRecord, ResponsableRecord
 
-# pydantic's JSON: no blanks, non-ASCII characters as they are.
-_encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+def _json(value: str | None) -> str:
+    # A JSON string as pydantic writes it: non-ASCII characters as they are.
+    return "null" if value is None else encode_basestring(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,28 +47,21 @@ def eleve_payload(record: EleveRecord, academie: str, source: str, uai: str) -> 
     another order does not count as a change.
     """
     links = sorted(record.responsables, key=lambda link: link.responsable_id)
-    payload = _encode(
-        {
-            "academie": academie,
-            "type": "eleve.imported",
-            "eleve_id": record.eleve_id,
-            "ine": record.ine,
-            "source": source,
-            "source_eleve_id": record.source_eleve_id,
-            "uai": uai,
-            "classe": record.classe,
-            "nom": record.nom,
-            "nom_usage": record.nom_usage,
-            "prenom": record.prenom,
-            "date_naissance": record.date_naissance.isoformat(),
-            "responsables": [
-                {
-                    "responsable_id": link.responsable_id,
-                    "code_parente": link.code_parente,
-                }
-                for link in links
-            ],
-        }
+    responsables = ",".join(
+        f'{{"responsable_id":{_json(link.responsable_id)},'
+        f'"code_parente":{_json(link.code_parente)}}}'
+        for link in links
+    )
+    payload = (
+        f'{{"academie":{_json(academie)},"type":"eleve.imported",'
+        f'"eleve_id":{_json(record.eleve_id)},"ine":{_json(record.ine)},'
+        f'"source":{_json(source)},'
+        f'"source_eleve_id":{_json(record.source_eleve_id)},'
+        f'"uai":{_json(uai)},"classe":{_json(record.classe)},'
+        f'"nom":{_json(record.nom)},"nom_usage":{_json(record.nom_usage)},'
+        f'"prenom":{_json(record.prenom)},'
+        f'"date_naissance":"{record.date_naissance.isoformat()}",'
+        f'"responsables":[{responsables}]}}'
     )
     return Payload.of(
         record.eleve_id, payload, tuple(link.responsable_id for link in links)
@@ -77,17 +72,12 @@ def responsable_payload(
     record: ResponsableRecord, academie: str, source: str
 ) -> Payload:
     """Return the payload of the responsable's ``ResponsableImported`` event."""
-    payload = _encode(
-        {
-            "academie": academie,
-            "type": "responsable.imported",
-            "responsable_id": record.responsable_id,
-            "source": source,
-            "civilite": record.civilite,
-            "nom": record.nom,
-            "prenom": record.prenom,
-            "email": record.email,
-            "telephone_portable": record.telephone_portable,
-        }
+    payload = (
+        f'{{"academie":{_json(academie)},"type":"responsable.imported",'
+        f'"responsable_id":{_json(record.responsable_id)},'
+        f'"source":{_json(source)},"civilite":{_json(record.civilite)},'
+        f'"nom":{_json(record.nom)},"prenom":{_json(record.prenom)},'
+        f'"email":{_json(record.email)},'
+        f'"telephone_portable":{_json(record.telephone_portable)}}}'
     )
     return Payload.of(record.responsable_id, payload)

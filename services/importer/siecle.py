@@ -354,10 +354,7 @@ def _assemble(
                     ),
                 )
             ine_owner[pupil.ine] = source_id
-        # NOTE: an enrolled pupil without a division is kept with an empty
-        # class, so that one pupil not yet placed does not stop the school's
-        # import. Subscribers see "" until the division is exported.
-        enrolled[source_id] = replace(pupil, classe=eleves.divisions.get(source_id, ""))
+        enrolled[source_id] = pupil
 
     links: dict[str, list[LinkRecord]] = {source_id: [] for source_id in enrolled}
     represented: dict[str, ResponsableRecord] = {}
@@ -381,8 +378,15 @@ def _assemble(
     return SchoolExport(
         source="siecle",
         uai=eleves.uai,
+        # NOTE: an enrolled pupil without a division is kept with an empty
+        # class, so that one pupil not yet placed does not stop the school's
+        # import. Subscribers see "" until the division is exported.
         eleves=tuple(
-            replace(pupil, responsables=tuple(links[source_id]))
+            replace(
+                pupil,
+                classe=eleves.divisions.get(source_id, ""),
+                responsables=tuple(links[source_id]),
+            )
             for source_id, pupil in enrolled.items()
         ),
         responsables=tuple(represented.values()),

@@ -25,7 +25,7 @@ def _json(value: str | None) -> str:
 @dataclass(frozen=True, slots=True)
 class Payload:
     """The JSON payload of an ``EleveImported`` or ``ResponsableImported``
-    event, with its digest; ``links`` holds a pupil's responsable ids,
+    event, with its digest; ``links`` contains a pupil's responsable ids,
     sorted."""
 
     id: str

@@ -20,6 +20,7 @@ from services.importer.handlers import (
     RunOutcome,
     import_schools,
 )
+from services.importer.reading import default_workers
 from services.importer.reports import Kind
 from services.importer.settings import ImporterSettings
 from services.importer.siecle import ReadLimits
@@ -226,7 +227,11 @@ async def _import(
             hold_share=None if confirmed else settings.hold_share,
             report=reports.ReportWriter(report_connection, import_id),
             progress=printer,
-            read_workers=settings.read_workers,
+            read_workers=(
+                default_workers()
+                if settings.read_workers is None
+                else settings.read_workers
+            ),
         )
 
 

@@ -42,6 +42,5 @@ class ImporterSettings(ServiceSettings):
     # Worker processes that read the next schools' files, and compare them
     # with the scopes' digests, while the run writes the current one (see
     # services/importer/reading.py); 0 reads them in the run's own process.
-    # Two keep both cores of the development machine busy in a run that
-    # changes little.
-    read_workers: int = Field(default=2, ge=0, le=32)
+    # None: one per processor available, at most two (``default_workers``).
+    read_workers: int | None = Field(default=None, ge=0, le=32)

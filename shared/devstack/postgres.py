@@ -50,7 +50,8 @@ class PostgresCluster:
     """A PostgreSQL server with trust authentication, listening on 127.0.0.1 only.
 
     Durability is switched off (fsync, synchronous_commit, full_page_writes) because
-    the data is thrown away at stop. The data directory and socket are in a private
+    the data is thrown away at stop. Checkpoints come every 4 GB of WAL instead of
+    1 GB: with the default, a 1,000,000-pupil import checkpointed every 25 s. The data directory and socket are in a private
     temporary folder rather than in `workdir`, so that the server account can reach
     them even when the caller's folders are closed to it. `workdir` gets the log.
     """
@@ -120,7 +121,8 @@ class PostgresCluster:
         self.port = free_port()
         server_options = (
             f"-h {LOOPBACK} -p {self.port} -k {self._runtime_dir} "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_wal_size=4GB"
         )
         # Without -l the server inherits pg_ctl's stdout, which is our log file.
         self._run_as_server(

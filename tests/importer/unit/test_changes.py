@@ -77,7 +77,7 @@ def responsable_digests(school: SchoolExport) -> dict[str, str]:
 def snapshot_after(
     school: SchoolExport, published: dict[str, str] | None = None
 ) -> Snapshot:
-    """The snapshot a scope holds once ``school`` is imported."""
+    """The snapshot of a scope once ``school`` is imported."""
     eleves = [
         eleve_payload(record, SCOPE.academie, school.source, school.uai)
         for record in school.eleves

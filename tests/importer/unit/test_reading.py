@@ -4,6 +4,7 @@ from dataclasses import dataclass, fields
 
 import pytest
 
+from services.importer import reading
 from services.importer.changes import Snapshot
 from services.importer.errors import ImportFileRejected
 from services.importer.reading import ReaderWorkerFailed, read_schools
@@ -104,3 +105,10 @@ async def test_dead_worker_names_its_school():
     assert caught.value.school is dying
     assert f"UAI {dying.uai}" in str(caught.value)
     assert str(dying.eleves.parent) in str(caught.value)
+
+
+@pytest.mark.parametrize(("processors", "workers"), [(1, 1), (2, 2), (16, 2)])
+def test_default_workers_follow_processors(monkeypatch, processors, workers):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(processors)))
+
+    assert reading.default_workers() == workers

@@ -55,37 +55,37 @@ async def import_school(
     """Apply one school's export, compared with ``snapshot``, its scope's
     snapshot, to its scope and return what changed.
 
-    The caller holds the source's lock (``lock_source``). In one savepoint of
-    the run's transaction, writes the scope's new snapshot and enqueues its
-    events to the outbox. The order is ``ResponsableImported`` for new or
-    changed responsables, ``EleveImported`` for new or changed pupils,
-    ``EleveRemoved`` for pupils absent from a full export, and
-    ``ResponsableRemoved`` for responsables that no scope of the source
-    contains any more. ``held_by_run`` contains the responsable ids of the
-    other exports of the same source in this run. They are not removed even
-    if their scope has not been imported yet. When ``removal_candidates`` is
-    given, no responsable is removed here: those that left the scope are
-    added to it, for ``remove_responsables`` to remove at the end of the run.
+    The caller holds the source's lock (``lock_source``), in a transaction
+    that it rolls back whole if this raises. Writes the scope's new snapshot
+    and enqueues its events to the outbox. The order is
+    ``ResponsableImported`` for new or changed responsables,
+    ``EleveImported`` for new or changed pupils, ``EleveRemoved`` for pupils
+    absent from a full export, and ``ResponsableRemoved`` for responsables
+    that no scope of the source contains any more. ``held_by_run`` contains
+    the responsable ids of the other exports of the same source in this run.
+    They are not removed even if their scope has not been imported yet. When
+    ``removal_candidates`` is given, no responsable is removed here: those
+    that left the scope are added to it, for ``remove_responsables`` to
+    remove at the end of the run.
     A delta (``full`` false) removes no responsable.
     """
     scope = Scope(academie, comparison.source, comparison.uai)
     left = set(comparison.responsables_left)
 
-    async with connection.transaction():
-        published = await load_published(
-            connection, scope, [payload.id for payload in comparison.responsables]
-        )
-        snapshot = replace(snapshot, published=published)
-        if removal_candidates is not None:
-            removal_candidates.update(left)
-            held_elsewhere = left
-        else:
-            held_elsewhere = await held_by_other_scopes(connection, scope, left)
-            held_elsewhere |= left & held_by_run
+    published = await load_published(
+        connection, scope, [payload.id for payload in comparison.responsables]
+    )
+    snapshot = replace(snapshot, published=published)
+    if removal_candidates is not None:
+        removal_candidates.update(left)
+        held_elsewhere = left
+    else:
+        held_elsewhere = await held_by_other_scopes(connection, scope, left)
+        held_elsewhere |= left & held_by_run
 
-        changes = compute_changes(scope, comparison, snapshot, held_elsewhere)
-        await save_snapshot(connection, changes, full=full)
-        await enqueue_payloads(connection, changes.outbox_events(), source=EVENT_SOURCE)
+    changes = compute_changes(scope, comparison, snapshot, held_elsewhere)
+    await save_snapshot(connection, changes, full=full)
+    await enqueue_payloads(connection, changes.outbox_events(), source=EVENT_SOURCE)
     if report is not None:
         await report.write(change_lines(changes, snapshot.eleve_links))
 

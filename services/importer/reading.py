@@ -99,8 +99,9 @@ async def read_schools(
     use the caller's connection.
 
     With ``workers`` above zero and at least ``min_bytes`` of files, up to
-    ``workers`` worker processes read ahead, and at most twice that many
-    schools wait in memory. ``ImportFileRejected`` is raised at the school's
+    ``workers`` worker processes read ahead, and at most four times that
+    many schools wait in memory, so that a school slow to write does not
+    leave the workers idle. ``ImportFileRejected`` is raised at the school's
     turn, as it is without workers, and the schools read ahead are dropped.
     A worker that dies raises ``ReaderWorkerFailed`` for the school it was
     reading.
@@ -123,7 +124,7 @@ async def read_schools(
     try:
         for school in upcoming:
             await submit(school)
-            if len(pending) == 2 * workers:
+            if len(pending) == 4 * workers:
                 break
         while pending:
             school, snapshot, future = pending.popleft()

@@ -26,27 +26,25 @@ async def lock_source(
 async def load_snapshot(connection: asyncpg.Connection, scope: Scope) -> Snapshot:
     """Return the scope's snapshot, without the published digests (see
     ``load_published``)."""
-    eleves = await connection.fetch(
-        "SELECT eleve_id, digest, responsable_ids FROM snapshot_eleves"
+    # One round trip for both tables: pupils have their links, responsables
+    # have none (NULL).
+    rows = await connection.fetch(
+        "SELECT eleve_id AS id, digest, responsable_ids FROM snapshot_eleves"
+        " WHERE academie = $1 AND source = $2 AND uai = $3"
+        " UNION ALL SELECT responsable_id, digest, NULL FROM snapshot_responsables"
         " WHERE academie = $1 AND source = $2 AND uai = $3",
         scope.academie,
         scope.source,
         scope.uai,
     )
-    responsables = await connection.fetch(
-        "SELECT responsable_id, digest FROM snapshot_responsables"
-        " WHERE academie = $1 AND source = $2 AND uai = $3",
-        scope.academie,
-        scope.source,
-        scope.uai,
-    )
-    return Snapshot(
-        eleves={row["eleve_id"]: row["digest"] for row in eleves},
-        responsables={row["responsable_id"]: row["digest"] for row in responsables},
-        eleve_links={
-            row["eleve_id"]: frozenset(row["responsable_ids"]) for row in eleves
-        },
-    )
+    eleves, responsables, links = {}, {}, {}
+    for id_, digest, responsable_ids in rows:
+        if responsable_ids is None:
+            responsables[id_] = digest
+        else:
+            eleves[id_] = digest
+            links[id_] = frozenset(responsable_ids)
+    return Snapshot(eleves=eleves, responsables=responsables, eleve_links=links)
 
 
 async def load_published(
@@ -89,99 +87,72 @@ async def held_by_other_scopes(
     return {row["responsable_id"] for row in rows}
 
 
+# Every write of a scope's new state in one statement: a first import
+# sends one per school, and a weekly one as many as there are schools that
+# changed. The parts touch disjoint rows, so that they all see the state
+# before the statement does not matter.
+_SAVE_SNAPSHOT = """
+WITH eleves_saved AS (
+    INSERT INTO snapshot_eleves
+        (academie, source, uai, eleve_id, digest, responsable_ids)
+    SELECT $1, $2, $3, id, digest, string_to_array(links, ' ')
+    FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, digest, links)
+    ON CONFLICT (academie, source, uai, eleve_id) DO UPDATE
+    SET digest = excluded.digest, responsable_ids = excluded.responsable_ids
+), eleves_deleted AS (
+    DELETE FROM snapshot_eleves
+    WHERE academie = $1 AND source = $2 AND uai = $3 AND eleve_id = ANY($7::text[])
+), responsables_saved AS (
+    INSERT INTO snapshot_responsables (academie, source, uai, responsable_id, digest)
+    SELECT $1, $2, $3, id, digest
+    FROM unnest($8::text[], $9::text[]) AS t(id, digest)
+    ON CONFLICT (academie, source, uai, responsable_id)
+    DO UPDATE SET digest = excluded.digest
+), responsables_deleted AS (
+    DELETE FROM snapshot_responsables
+    WHERE academie = $1 AND source = $2 AND uai = $3
+    AND responsable_id = ANY($10::text[])
+), published_saved AS (
+    INSERT INTO published_responsables (academie, source, responsable_id, digest)
+    SELECT $1, $2, id, digest FROM unnest($11::text[], $12::text[]) AS t(id, digest)
+    ON CONFLICT (academie, source, responsable_id)
+    DO UPDATE SET digest = excluded.digest
+)
+DELETE FROM published_responsables
+WHERE academie = $1 AND source = $2 AND responsable_id = ANY($13::text[])
+"""
+
+
 async def save_snapshot(
     connection: asyncpg.Connection, changes: ScopeChanges, *, full: bool = True
 ) -> None:
     """Write the scope's new state: only the rows that differ from its last
-    snapshot. A delta (``full`` false) deletes no responsable row. A
-    statement with no row to write is not sent, so a school that did not
-    change costs no round trip here."""
-    scope = changes.scope
-    await _save_eleves(connection, changes)
-    await _save_scope_responsables(connection, changes, full=full)
-
-    published = (*changes.responsables_added, *changes.responsables_changed)
-    if published:
-        await connection.execute(
-            "INSERT INTO published_responsables"
-            " (academie, source, responsable_id, digest) SELECT $1, $2, id, digest"
-            " FROM unnest($3::text[], $4::text[]) AS t(id, digest)"
-            " ON CONFLICT (academie, source, responsable_id)"
-            " DO UPDATE SET digest = excluded.digest",
-            scope.academie,
-            scope.source,
-            [payload.id for payload in published],
-            [payload.digest for payload in published],
-        )
-    if changes.responsables_removed:
-        await connection.execute(
-            "DELETE FROM published_responsables WHERE academie = $1 AND source = $2"
-            " AND responsable_id = ANY($3::text[])",
-            scope.academie,
-            scope.source,
-            list(changes.responsables_removed),
-        )
-
-
-async def _save_eleves(connection: asyncpg.Connection, changes: ScopeChanges) -> None:
+    snapshot, in one statement, and none when nothing differs. A delta
+    (``full`` false) deletes no responsable row, and removes only the pupils
+    it names as left."""
     scope = changes.scope
     # A pupil's digest covers its links, so only added and changed pupils
     # have new links to store.
-    payloads = (*changes.eleves_added, *changes.eleves_changed)
-    if payloads:
-        await connection.execute(
-            "INSERT INTO snapshot_eleves"
-            " (academie, source, uai, eleve_id, digest, responsable_ids)"
-            " SELECT $1, $2, $3, id, digest, string_to_array(links, ' ')"
-            " FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, digest, links)"
-            " ON CONFLICT (academie, source, uai, eleve_id) DO UPDATE"
-            " SET digest = excluded.digest, responsable_ids = excluded.responsable_ids",
-            scope.academie,
-            scope.source,
-            scope.uai,
-            [payload.id for payload in payloads],
-            [payload.digest for payload in payloads],
-            [" ".join(payload.links) for payload in payloads],
-        )
-    # A delta removes only the pupils it names as left, so the removed
-    # pupils are deleted whatever the kind.
-    if changes.eleves_removed:
-        await connection.execute(
-            "DELETE FROM snapshot_eleves"
-            " WHERE academie = $1 AND source = $2 AND uai = $3"
-            " AND eleve_id = ANY($4::text[])",
-            scope.academie,
-            scope.source,
-            scope.uai,
-            list(changes.eleves_removed),
-        )
-
-
-async def _save_scope_responsables(
-    connection: asyncpg.Connection, changes: ScopeChanges, *, full: bool
-) -> None:
-    scope = changes.scope
-    if changes.responsables_read:
-        await connection.execute(
-            "INSERT INTO snapshot_responsables"
-            " (academie, source, uai, responsable_id, digest)"
-            " SELECT $1, $2, $3, id, digest FROM unnest($4::text[], $5::text[])"
-            " AS t(id, digest)"
-            " ON CONFLICT (academie, source, uai, responsable_id)"
-            " DO UPDATE SET digest = excluded.digest",
-            scope.academie,
-            scope.source,
-            scope.uai,
-            [payload.id for payload in changes.responsables_read],
-            [payload.digest for payload in changes.responsables_read],
-        )
-    if full and changes.responsables_left:
-        await connection.execute(
-            "DELETE FROM snapshot_responsables"
-            " WHERE academie = $1 AND source = $2 AND uai = $3"
-            " AND responsable_id = ANY($4::text[])",
-            scope.academie,
-            scope.source,
-            scope.uai,
-            list(changes.responsables_left),
-        )
+    eleves = (*changes.eleves_added, *changes.eleves_changed)
+    read = changes.responsables_read
+    left = changes.responsables_left if full else ()
+    published = (*changes.responsables_added, *changes.responsables_changed)
+    removed = changes.responsables_removed
+    if not (eleves or changes.eleves_removed or read or left or published or removed):
+        return
+    await connection.execute(
+        _SAVE_SNAPSHOT,
+        scope.academie,
+        scope.source,
+        scope.uai,
+        [payload.id for payload in eleves],
+        [payload.digest for payload in eleves],
+        [" ".join(payload.links) for payload in eleves],
+        list(changes.eleves_removed),
+        [payload.id for payload in read],
+        [payload.digest for payload in read],
+        list(left),
+        [payload.id for payload in published],
+        [payload.digest for payload in published],
+        list(removed),
+    )

@@ -38,7 +38,7 @@ MAX_DEFAULT_WORKERS = 2
 
 
 def default_workers() -> int:
-    """Return how many workers a run starts unless told: one per processor
+    """Return how many workers a run starts by default: one per processor
     this process may use, at most ``MAX_DEFAULT_WORKERS``."""
     return min(MAX_DEFAULT_WORKERS, len(os.sched_getaffinity(0)))
 

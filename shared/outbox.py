@@ -101,7 +101,7 @@ async def enqueue_many(
     """Write ``(topic, key, event)`` rows to the outbox with one COPY, in the
     caller's transaction and in the order given. Returns how many were written.
     COPY assigns the ``id`` sequence in row order, so the relay publishes them
-    in that order."""
+    in that order. The events share one ``ce_time``, that of the call."""
     return await enqueue_payloads(
         connection,
         (

@@ -40,6 +40,13 @@ EVENT_SOURCE = "educonnect/importer"
 # done when a phase starts, then after each school.
 ProgressCallback = Callable[[str, int, int, int], None]
 
+# Outbox rows and report lines of a run wait until this many are ready, then
+# go to PostgreSQL with one COPY: a weekly run changes a few records in
+# nearly every school, and a COPY per school was a round trip per school.
+WRITE_BATCH_ROWS = 5_000
+
+OutboxEntry = tuple[str, str, str, str]
+
 
 async def import_school(
     connection: asyncpg.Connection,
@@ -51,13 +58,15 @@ async def import_school(
     full: bool = True,
     report: ReportWriter | None = None,
     removal_candidates: set[str] | None = None,
+    outbox: list[OutboxEntry],
 ) -> ScopeChanges:
     """Apply one school's export, compared with ``snapshot``, its scope's
     snapshot, to its scope and return what changed.
 
     The caller holds the source's lock (``lock_source``), in a transaction
     that it rolls back whole if this raises. Writes the scope's new snapshot
-    and enqueues its events to the outbox. The order is
+    and appends its events to ``outbox``, for the caller to enqueue in that
+    order. The order is
     ``ResponsableImported`` for new or changed responsables,
     ``EleveImported`` for new or changed pupils, ``EleveRemoved`` for pupils
     absent from a full export, and ``ResponsableRemoved`` for responsables
@@ -66,8 +75,7 @@ async def import_school(
     They are not removed even if their scope has not been imported yet. When
     ``removal_candidates`` is given, no responsable is removed here: those
     that left the scope are added to it, for ``remove_responsables`` to
-    remove at the end of the run.
-    A delta (``full`` false) removes no responsable.
+    remove at the end of the run. A delta (``full`` false) removes no responsable.
     """
     scope = Scope(academie, comparison.source, comparison.uai)
     left = set(comparison.responsables_left)
@@ -85,7 +93,7 @@ async def import_school(
 
     changes = compute_changes(scope, comparison, snapshot, held_elsewhere)
     await save_snapshot(connection, changes, full=full)
-    await enqueue_payloads(connection, changes.outbox_events(), source=EVENT_SOURCE)
+    outbox.extend(changes.outbox_events())
     if report is not None:
         await report.write(change_lines(changes, snapshot.eleve_links))
 
@@ -189,6 +197,11 @@ async def import_schools(
     candidates: dict[str, set[str]] = {}
     ines = RunIneIndex(schools)
     pupils = 0
+    outbox: list[OutboxEntry] = []
+
+    async def enqueue_waiting() -> None:
+        await enqueue_payloads(connection, outbox, source=EVENT_SOURCE)
+        outbox.clear()
 
     async def load(school: SchoolFolder) -> Snapshot:
         return await load_snapshot(
@@ -221,7 +234,10 @@ async def import_schools(
                     full=full,
                     report=report,
                     removal_candidates=candidates.setdefault(school.source, set()),
+                    outbox=outbox,
                 )
+                if len(outbox) >= WRITE_BATCH_ROWS:
+                    await enqueue_waiting()
                 summaries.append(SchoolSummary.of(changes))
                 measures["eleves_before"] += changes.eleves_before
                 measures["eleves_removed"] += len(changes.eleves_removed)
@@ -231,6 +247,7 @@ async def import_schools(
                 if progress is not None:
                     progress("import", done, len(schools), pupils)
         ines.check()
+        await enqueue_waiting()
 
         removed = {
             source: await remove_responsables(
@@ -238,6 +255,8 @@ async def import_schools(
             )
             for source, ids in candidates.items()
         }
+        if report is not None:
+            await report.flush()
         held_reason = None
         if full and hold_share is not None:
             held_reason = removal_over_share(measures, hold_share)

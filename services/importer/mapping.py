@@ -7,7 +7,7 @@ byte for byte what ``EleveImported`` or ``ResponsableImported`` gives with
 ``model_dump_json`` (``tests/importer/unit/test_payloads.py`` checks it).
 The outbox stores it as the event's payload, and its SHA-256 is the digest
 kept in the snapshot. The parsers have already checked every value the
-events' models check (INE and UAI shapes).
+events' models check, and upper-cased INE and UAI as the models do.
 """
 
 import hashlib

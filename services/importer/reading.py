@@ -44,15 +44,20 @@ def default_workers() -> int:
 
 
 class ReaderWorkerFailed(Exception):
-    """A worker process ended while it read a school, killed by the system
-    for example. The files may be sound: the run fails rather than rejects."""
+    """A worker process ended while it read schools, killed by the system
+    for example. The files may be sound: the run fails rather than rejects.
+
+    ``school`` is the first school of the run whose reading had not
+    returned: the one the worker was reading, or one before it in the run.
+    """
 
     def __init__(self, school: SchoolFolder) -> None:
         self.school = school
         super().__init__(
-            f"the worker process reading {school.eleves.parent} (UAI {school.uai}) "
-            "ended abruptly; check the memory available to the importer, or run "
-            "it with IMPORTER_READ_WORKERS=0 to read in its own process"
+            f"a worker process ended abruptly while reading {school.eleves.parent} "
+            f"(UAI {school.uai}) or a school after it; check the memory available "
+            "to the importer, or run it with IMPORTER_READ_WORKERS=0 to read in "
+            "its own process"
         )
 
 
@@ -103,8 +108,8 @@ async def read_schools(
     many schools wait in memory, so that a school slow to write does not
     leave the workers idle. ``ImportFileRejected`` is raised at the school's
     turn, as it is without workers, and the schools read ahead are dropped.
-    A worker that dies raises ``ReaderWorkerFailed`` for the school it was
-    reading.
+    A worker that dies raises ``ReaderWorkerFailed`` for the first school
+    whose reading had not returned.
     """
     if workers <= 0 or _total_bytes(schools) < min_bytes:
         for school in schools:
@@ -117,7 +122,12 @@ async def read_schools(
 
     async def submit(school: SchoolFolder) -> None:
         snapshot = await load(school)
-        future = pool.submit(read_and_compare, school, academie, snapshot.digests, full)
+        try:
+            future = pool.submit(
+                read_and_compare, school, academie, snapshot.digests, full
+            )
+        except BrokenProcessPool as exc:
+            raise ReaderWorkerFailed(pending[0][0] if pending else school) from exc
         pending.append((school, snapshot, future))
 
     upcoming = iter(schools)

@@ -149,16 +149,25 @@ async def record_files(
 
 
 class ReportWriter:
-    """Appends detail lines to one import's report, numbering them."""
+    """Appends detail lines to one import's report, numbering them.
 
-    def __init__(self, connection: asyncpg.Connection, import_id: int) -> None:
+    Lines are kept until more than ``buffer_lines`` wait, then written with
+    one COPY; ``flush`` writes those still waiting. The default writes every
+    call's lines at once.
+    """
+
+    def __init__(
+        self, connection: asyncpg.Connection, import_id: int, *, buffer_lines: int = 0
+    ) -> None:
         self.connection = connection
         self.import_id = import_id
         self.count = 0
+        self.buffer_lines = buffer_lines
+        self._waiting: list[tuple] = []
 
     async def write(self, lines: Iterable[ReportLine]) -> None:
-        """Append ``lines`` with COPY."""
-        records = []
+        """Append ``lines``; write them when more than ``buffer_lines`` wait."""
+        records = self._waiting
         for line in lines:
             self.count += 1
             records.append(
@@ -173,6 +182,12 @@ class ReportWriter:
                     line.reason,
                 )
             )
+        if len(records) > self.buffer_lines:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Write the lines that wait, with one COPY."""
+        records, self._waiting = self._waiting, []
         if records:
             await self.connection.copy_records_to_table(
                 "import_report_lines",
@@ -192,6 +207,7 @@ class ReportWriter:
     async def mark_held(self) -> None:
         """Turn every line into a ``held`` line whose reason starts with what
         the line would have done."""
+        await self.flush()
         await self.connection.execute(
             "UPDATE import_report_lines"
             " SET reason = 'would be ' || action || ': ' || reason, action = 'held'"

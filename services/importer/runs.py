@@ -16,6 +16,7 @@ from services.importer import reports
 from services.importer.depots import held_drop_depot, move_with_report
 from services.importer.errors import ImporterError
 from services.importer.handlers import (
+    WRITE_BATCH_ROWS,
     ProgressPrinter,
     RunOutcome,
     import_schools,
@@ -225,7 +226,9 @@ async def _import(
             kind=kind,
             dry_run=dry_run,
             hold_share=None if confirmed else settings.hold_share,
-            report=reports.ReportWriter(report_connection, import_id),
+            report=reports.ReportWriter(
+                report_connection, import_id, buffer_lines=WRITE_BATCH_ROWS
+            ),
             progress=printer,
             read_workers=(
                 default_workers()

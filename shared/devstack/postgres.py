@@ -51,9 +51,10 @@ class PostgresCluster:
 
     Durability is switched off (fsync, synchronous_commit, full_page_writes) because
     the data is thrown away at stop. Checkpoints come every 4 GB of WAL instead of
-    1 GB: with the default, a 1,000,000-pupil import checkpointed every 25 s. The data directory and socket are in a private
-    temporary folder rather than in `workdir`, so that the server account can reach
-    them even when the caller's folders are closed to it. `workdir` gets the log.
+    1 GB: with the default, a 1,000,000-pupil import checkpointed every 25 s. The
+    data directory and socket are in a private temporary folder rather than in
+    `workdir`, so that the server account can reach them even when the caller's
+    folders are closed to it. `workdir` gets the log.
     """
 
     def __init__(self, workdir: Path, *, database: str = DATABASE) -> None:

@@ -32,7 +32,7 @@ from services.importer.sources import SchoolFolder
 MIN_BYTES_FOR_WORKERS = 8 * 1024 * 1024
 
 
-# Each worker took 60 to 70 MB in a run of 1,000,000 pupils, beside about
+# Each worker took about 70 MB in a run of 1,000,000 pupils, beside about
 # 110 MB for the run's process: two keep the importer well within 300 MB.
 MAX_DEFAULT_WORKERS = 2
 

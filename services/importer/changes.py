@@ -69,7 +69,7 @@ class Snapshot:
 
 @dataclass(frozen=True, slots=True)
 class ExportComparison:
-    """What differs between a school's export and its scope's digests."""
+    """The differences between a school's export and its scope's digests."""
 
     source: Source
     uai: str
@@ -118,9 +118,9 @@ def compare_export(
         if previous.responsables.get(payload.id) != payload.digest:
             responsables.append(payload)
 
-    gone = previous.eleves.keys() - present
+    removed = previous.eleves.keys() - present
     if not full:
-        gone &= set(export.left_eleve_ids)
+        removed &= set(export.left_eleve_ids)
     left = previous.responsables.keys() - listed if full else ()
     return ExportComparison(
         source=export.source,
@@ -128,7 +128,7 @@ def compare_export(
         eleve_count=len(export.eleves),
         eleves=tuple(eleves),
         responsables=tuple(responsables),
-        eleves_removed=tuple(sorted(gone)),
+        eleves_removed=tuple(sorted(removed)),
         responsables_left=tuple(sorted(left)),
         ine_hashes=ine_hashes,
     )

@@ -41,8 +41,8 @@ EVENT_SOURCE = "educonnect/importer"
 ProgressCallback = Callable[[str, int, int, int], None]
 
 # Outbox rows and report lines of a run wait until this many are ready, then
-# go to PostgreSQL with one COPY: a weekly run changes a few records in
-# nearly every school, and a COPY per school was a round trip per school.
+# go to PostgreSQL with one COPY. A weekly run changes a few records in
+# nearly every school, so a COPY per school cost a round trip per school.
 WRITE_BATCH_ROWS = 5_000
 
 OutboxEntry = tuple[str, str, str, str]
@@ -92,7 +92,7 @@ async def import_school(
         held_elsewhere |= left & held_by_run
 
     changes = compute_changes(scope, comparison, snapshot, held_elsewhere)
-    await save_snapshot(connection, changes, full=full)
+    await save_snapshot(connection, changes)
     outbox.extend(changes.outbox_events())
     if report is not None:
         await report.write(change_lines(changes, snapshot.eleve_links))

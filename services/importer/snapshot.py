@@ -87,10 +87,9 @@ async def held_by_other_scopes(
     return {row["responsable_id"] for row in rows}
 
 
-# Every write of a scope's new state in one statement: a first import
-# sends one per school, and a weekly one as many as there are schools that
-# changed. The parts touch disjoint rows, so that they all see the state
-# before the statement does not matter.
+# Every write of a scope's new state, in one statement per school that
+# changed. The parts touch disjoint rows, so it does not matter that they
+# all see the state from before the statement.
 _SAVE_SNAPSHOT = """
 WITH eleves_saved AS (
     INSERT INTO snapshot_eleves
@@ -123,19 +122,17 @@ WHERE academie = $1 AND source = $2 AND responsable_id = ANY($13::text[])
 """
 
 
-async def save_snapshot(
-    connection: asyncpg.Connection, changes: ScopeChanges, *, full: bool = True
-) -> None:
+async def save_snapshot(connection: asyncpg.Connection, changes: ScopeChanges) -> None:
     """Write the scope's new state: only the rows that differ from its last
-    snapshot, in one statement, and none when nothing differs. A delta
-    (``full`` false) deletes no responsable row, and removes only the pupils
-    it names as left."""
+    snapshot, in one statement, and none when nothing differs. A delta's
+    changes have no responsable that left and remove only the pupils the
+    delta names as left (see ``compare_export``)."""
     scope = changes.scope
     # A pupil's digest covers its links, so only added and changed pupils
     # have new links to store.
     eleves = (*changes.eleves_added, *changes.eleves_changed)
     read = changes.responsables_read
-    left = changes.responsables_left if full else ()
+    left = changes.responsables_left
     published = (*changes.responsables_added, *changes.responsables_changed)
     removed = changes.responsables_removed
     if not (eleves or changes.eleves_removed or read or left or published or removed):

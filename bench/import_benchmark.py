@@ -42,6 +42,9 @@ from shared.devstack.stack import LocalStack  # noqa: E402
 
 BATCH = 10_000
 ACADEMIE = "versailles"
+# Links processes, as many as deploy/k8s/base/links.yaml runs: they share the
+# partitions of the importer's topics.
+LINKS_REPLICAS = 2
 # How long the benchmark waits for links to apply the events of one import.
 APPLY_TIMEOUT_SECONDS = 3_600
 
@@ -50,6 +53,12 @@ def main() -> None:
     """Parse the arguments and run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pupils", type=int, default=1_000_000)
+    parser.add_argument(
+        "--links-replicas",
+        type=int,
+        default=LINKS_REPLICAS,
+        help=f"links service processes (default {LINKS_REPLICAS}, as deployed)",
+    )
     parser.add_argument(
         "--workdir",
         type=Path,
@@ -62,14 +71,17 @@ def main() -> None:
     os.environ.setdefault("LINKS_LOG_LEVEL", "WARNING")
     try:
         with LocalStack(workdir / "stack") as stack:
-            asyncio.run(run(stack, workdir, args.pupils))
+            asyncio.run(run(stack, workdir, args.pupils, args.links_replicas))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def run(stack: LocalStack, workdir: Path, pupils: int) -> None:
-    """Generate the files, then measure the baseline and the three imports."""
+async def run(
+    stack: LocalStack, workdir: Path, pupils: int, links_replicas: int
+) -> None:
+    """Generate the files, then measure the baseline and the three imports
+    with ``links_replicas`` links processes applying the events."""
     started = time.monotonic()
     base, changed = workdir / "base", workdir / "changed"
     counts = generate(base, pupils)
@@ -89,7 +101,9 @@ async def run(stack: LocalStack, workdir: Path, pupils: int) -> None:
     )
 
     url = stack.database_url
-    stack.start_service("links")
+    for instance in range(1, links_replicas + 1):
+        stack.start_service("links", instance=instance)
+    print(f"links service: {links_replicas} processes in one consumer group")
     env = {
         **stack.process_env("importer"),
         "IMPORTER_LOG_LEVEL": "WARNING",
@@ -144,31 +158,38 @@ async def wait_until_applied(url: str, after_id: int) -> None:
     """Wait until the links consumers have recorded as processed every event
     of the importer's outbox rows after ``after_id``.
 
-    Each check reads the rows in id order from the first one not yet seen
-    processed, so the checks of a run read each row about once, instead of
-    counting millions of rows every 0.1 s.
+    The rows are checked in id order, each until all its events are
+    processed, so each check reads the events of one row: a grouped row
+    holds up to a thousand (``shared.outbox``).
     """
     deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
     connection = await asyncpg.connect(url)
     try:
-        while True:
-            pending = await connection.fetchval(
-                "SELECT o.id FROM importer.outbox AS o WHERE o.id > $1"
-                " AND NOT EXISTS (SELECT FROM links.processed_messages AS p"
-                "  WHERE p.consumer IN ('links.eleves', 'links.responsables')"
-                "  AND p.event_id = o.event_id)"
-                " ORDER BY o.id LIMIT 1",
-                after_id,
-            )
-            if pending is None:
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"links had not applied outbox row {pending} within "
-                    f"{APPLY_TIMEOUT_SECONDS} s; see its log in the stack folder"
+        row_ids = await connection.fetch(
+            "SELECT id FROM importer.outbox WHERE id > $1 ORDER BY id", after_id
+        )
+        for row in row_ids:
+            event_ids = [
+                event["event_id"]
+                for event in await connection.fetch(
+                    "SELECT event_id FROM importer.outbox_events WHERE id = $1",
+                    row["id"],
                 )
-            after_id = pending - 1
-            await asyncio.sleep(0.1)
+            ]
+            while await connection.fetchval(
+                "SELECT count(*) FROM unnest($1::uuid[]) AS e(event_id)"
+                " WHERE NOT EXISTS (SELECT FROM links.processed_messages AS p"
+                "  WHERE p.consumer IN ('links.eleves', 'links.responsables')"
+                "  AND p.event_id = e.event_id)",
+                event_ids,
+            ):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"links had not applied the events of outbox row "
+                        f"{row['id']} within {APPLY_TIMEOUT_SECONDS} s; see its "
+                        "log in the stack folder"
+                    )
+                await asyncio.sleep(0.1)
     finally:
         await connection.close()
 
@@ -287,13 +308,13 @@ async def settle(url: str) -> float:
 
 
 async def database_counts(url: str) -> dict[str, int]:
-    """Return the outbox size, the rows inserted, updated and deleted in the
-    snapshot tables so far, and the rows of the links tables."""
+    """Return the events in the importer's outbox, published or not, the rows
+    inserted, updated and deleted in the snapshot tables so far, and the rows
+    of the links tables."""
     connection = await asyncpg.connect(url)
     try:
         counts = {}
         for name, table in (
-            ("events", "importer.outbox"),
             ("links_eleves", "links.eleves"),
             ("links_links", "links.links"),
             ("links_responsables", "links.responsables"),
@@ -304,13 +325,19 @@ async def database_counts(url: str) -> dict[str, int]:
                 if exists is None
                 else await connection.fetchval(f"SELECT count(*) FROM {table}")
             )
-        counts["published"] = (
-            0
-            if counts["events"] == 0
-            else await connection.fetchval(
-                "SELECT count(*) FROM importer.outbox WHERE published_at IS NOT NULL"
+        events = (
+            None
+            if await connection.fetchval("SELECT to_regclass('importer.outbox')")
+            is None
+            else await connection.fetchrow(
+                "SELECT coalesce(sum(message_count), 0) AS events,"
+                " coalesce(sum(message_count)"
+                "  FILTER (WHERE published_at IS NOT NULL), 0) AS published"
+                " FROM importer.outbox"
             )
         )
+        counts["events"] = 0 if events is None else events["events"]
+        counts["published"] = 0 if events is None else events["published"]
         # Statistics of other sessions reach the view within about a second.
         await asyncio.sleep(1.5)
         row = await connection.fetchrow(

@@ -11,10 +11,16 @@ logger = get_logger(__name__)
 
 
 async def create_pool(database_url: str, schema: str, **kwargs) -> asyncpg.Pool:
-    """Open a pool whose connections see ``schema`` first on their search path."""
+    """Open a pool whose connections see ``schema`` first on their search path.
+
+    Just-in-time compilation is off. The services send short statements over
+    a few thousand keys, whose cost estimates exceed the JIT thresholds while
+    a table's statistics lag behind its growth. Compiling such a statement
+    then took 150 ms, for 2 ms of execution.
+    """
     return await asyncpg.create_pool(
         database_url,
-        server_settings={"search_path": f"{schema},public"},
+        server_settings={"search_path": f"{schema},public", "jit": "off"},
         **kwargs,
     )
 

@@ -211,13 +211,15 @@ def broker_check(
 def outbox_backlog_refresher(
     pool: Callable[[], asyncpg.Pool], schema: str
 ) -> GaugeRefresher:
-    """Return a refresher that counts the unpublished outbox rows of the
-    pool's schema into ``outbox_backlog_events{schema=...}``."""
+    """Return a refresher that counts the unpublished events of the pool's
+    schema's outbox, a grouped row counting its events, into
+    ``outbox_backlog_events{schema=...}``."""
 
     async def refresh() -> None:
         async with pool().acquire() as connection:
             backlog = await connection.fetchval(
-                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                "SELECT coalesce(sum(message_count), 0) FROM outbox"
+                " WHERE published_at IS NULL"
             )
         OUTBOX_BACKLOG.labels(schema=schema).set(backlog)
 

@@ -26,7 +26,7 @@ from shared.outbox import OutboxRelay
 logger = get_logger(__name__)
 
 SCHEMA = "links"
-RELAY_BATCH_SIZE = 2_000
+RELAY_BATCH_SIZE = 10_000
 RELAY_KAFKA_BATCH_BYTES = 256 * 1024
 
 

@@ -106,8 +106,14 @@ async def apply_import_records(
         return
     async with pool.acquire() as connection, connection.transaction():
         # Plans made while the tables were small would scan them whole: plan
-        # each statement with the batch's values instead.
-        await connection.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+        # each statement with the batch's values instead. Every statement
+        # here looks rows up by key, but the first import of an académie
+        # fills the tables faster than autovacuum analyzes them, and without
+        # statistics the planner scans a table for a few thousand keys.
+        await connection.execute(
+            "SET LOCAL plan_cache_mode = force_custom_plan;"
+            " SET LOCAL enable_seqscan = off"
+        )
         fresh = await first_deliveries(
             connection,
             consumer=consumer,

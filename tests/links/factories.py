@@ -106,12 +106,16 @@ async def states(pool: asyncpg.Pool) -> dict[str, str]:
 
 async def outbox_types(pool: asyncpg.Pool) -> list[str]:
     return [
-        row["type"] for row in await pool.fetch("SELECT type FROM outbox ORDER BY id")
+        row["type"]
+        for row in await pool.fetch(
+            "SELECT type FROM outbox_events ORDER BY id, position"
+        )
     ]
 
 
 async def outbox_payloads(pool: asyncpg.Pool, event_type: str) -> list[dict]:
     rows = await pool.fetch(
-        "SELECT payload::text FROM outbox WHERE type = $1 ORDER BY id", event_type
+        "SELECT payload::text FROM outbox_events WHERE type = $1 ORDER BY id, position",
+        event_type,
     )
     return [json.loads(row["payload"]) for row in rows]

@@ -20,6 +20,7 @@ from shared.observability import (
     database_check,
     outbox_backlog_refresher,
 )
+from shared.outbox import enqueue_payloads
 
 pytestmark = pytest.mark.integration
 
@@ -57,7 +58,7 @@ async def test_broker_check_fails_without_broker() -> None:
         await broker_check(lambda: broker, timeout_seconds=0.5)()
 
 
-async def test_outbox_backlog_counts_unpublished_rows(fresh_database_url) -> None:
+async def test_outbox_backlog_counts_unpublished_events(fresh_database_url) -> None:
     await apply_migrations(fresh_database_url, "links", SHARED_MIGRATIONS)
     pool = await create_pool(fresh_database_url, "links", min_size=1, max_size=1)
     try:
@@ -70,13 +71,18 @@ async def test_outbox_backlog_counts_unpublished_rows(fresh_database_url) -> Non
                     uuid.uuid4(),
                     published,
                 )
+            await enqueue_payloads(
+                connection,
+                [("t", f"k{number}", "x", "{}") for number in range(3)],
+                source="tests",
+            )
         schema = f"ops_{uuid.uuid4().hex[:8]}"
 
         await outbox_backlog_refresher(lambda: pool, schema)()
     finally:
         await pool.close()
 
-    assert OUTBOX_BACKLOG.labels(schema=schema)._value.get() == 2
+    assert OUTBOX_BACKLOG.labels(schema=schema)._value.get() == 5
 
 
 async def test_consumer_lag_is_end_minus_committed(local_stack) -> None:

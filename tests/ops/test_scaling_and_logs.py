@@ -31,7 +31,7 @@ from shared.kafka import cloudevent_headers
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SAMPLES = REPO_ROOT.parent / "shared" / "samples"
-PUPILS = 1500
+PUPILS = 6000
 RESPONSABLES_PER_PUPIL = 2
 WAIT_SECONDS = 180
 
@@ -152,75 +152,6 @@ def count_links(stack: LocalStack, run: str) -> int:
     return rows[0]["n"]
 
 
-@pytest.mark.parametrize(
-    "stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["terminated", "killed"]
-)
-def test_rebalance_loses_and_duplicates_nothing(
-    ops_stack: LocalStack, stop_signal: signal.Signals
-) -> None:
-    run = uuid.uuid4().hex[:8]
-    events = [pupil_event(run, number) for number in range(PUPILS)]
-    expected_links = {
-        (event.eleve_id, link.responsable_id)
-        for event in events
-        for link in event.responsables
-    }
-    second_log = ops_stack.log_path("links-2")
-    ops_stack.start_service("links")
-    ops_stack.start_service("links", instance=2)
-    applied_before = applied_count(second_log)
-
-    event_ids = asyncio.run(publish_pupils(ops_stack.kafka_bootstrap_servers, events))
-    wait_until(
-        lambda: applied_count(second_log) > applied_before,
-        "the second links instance to apply a message",
-    )
-    assert count_links(ops_stack, run) < len(expected_links), (
-        "every event was applied before the second instance stopped; "
-        "raise PUPILS so that the rebalance happens while events flow"
-    )
-    process = ops_stack.processes["links-2"]
-    os.killpg(process.pid, stop_signal)
-    ops_stack.stop_service("links", instance=2)
-
-    wait_until(
-        lambda: count_links(ops_stack, run) >= len(expected_links),
-        f"{len(expected_links)} links of run {run}",
-    )
-    # Messages that the stopped instance applied without committing their
-    # offsets come again to the first one; give it time to drop them.
-    time.sleep(2)
-
-    links = query(
-        ops_stack,
-        "SELECT link_id, eleve_id, responsable_id FROM links.links"
-        " WHERE eleve_id LIKE $1",
-        f"ops-{run}-%",
-    )
-    proposed = query(
-        ops_stack,
-        "SELECT payload->>'link_id' AS link_id, count(*) AS events"
-        " FROM links.outbox WHERE type = 'link.proposed'"
-        " AND payload->>'eleve_id' LIKE $1 GROUP BY 1",
-        f"ops-{run}-%",
-    )
-    processed = query(
-        ops_stack,
-        "SELECT event_id FROM links.processed_messages"
-        " WHERE consumer = 'links.eleves' AND event_id = ANY($1::uuid[])",
-        event_ids,
-    )
-
-    pairs = [(row["eleve_id"], row["responsable_id"]) for row in links]
-    assert len(pairs) == len(expected_links)
-    assert set(pairs) == expected_links
-    assert {row["link_id"] for row in proposed} == {
-        str(row["link_id"]) for row in links
-    }
-    assert [row for row in proposed if row["events"] != 1] == []
-    assert len(processed) == len(event_ids)
-
-
 def run_importer_with_own_log(stack: LocalStack, log_path: Path) -> None:
     """Run the importer on the week-1 samples, its stderr (the logs) alone in
     ``log_path`` so that every line of it must be JSON."""
@@ -297,3 +228,72 @@ def test_no_topic_not_found_errors(ops_stack: LocalStack) -> None:
     for name in ("links", "notifier"):
         text = ops_stack.log_path(name).read_text(encoding="utf-8", errors="replace")
         assert "not found in cluster metadata" not in text, name
+
+
+@pytest.mark.parametrize(
+    "stop_signal", [signal.SIGTERM, signal.SIGKILL], ids=["terminated", "killed"]
+)
+def test_rebalance_loses_and_duplicates_nothing(
+    ops_stack: LocalStack, stop_signal: signal.Signals
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    events = [pupil_event(run, number) for number in range(PUPILS)]
+    expected_links = {
+        (event.eleve_id, link.responsable_id)
+        for event in events
+        for link in event.responsables
+    }
+    second_log = ops_stack.log_path("links-2")
+    ops_stack.start_service("links")
+    ops_stack.start_service("links", instance=2)
+    applied_before = applied_count(second_log)
+
+    event_ids = asyncio.run(publish_pupils(ops_stack.kafka_bootstrap_servers, events))
+    wait_until(
+        lambda: applied_count(second_log) > applied_before,
+        "the second links instance to apply a message",
+    )
+    assert count_links(ops_stack, run) < len(expected_links), (
+        "every event was applied before the second instance stopped; "
+        "raise PUPILS so that the rebalance happens while events flow"
+    )
+    process = ops_stack.processes["links-2"]
+    os.killpg(process.pid, stop_signal)
+    ops_stack.stop_service("links", instance=2)
+
+    wait_until(
+        lambda: count_links(ops_stack, run) >= len(expected_links),
+        f"{len(expected_links)} links of run {run}",
+    )
+    # Messages that the stopped instance applied without committing their
+    # offsets come again to the first one; give it time to drop them.
+    time.sleep(2)
+
+    links = query(
+        ops_stack,
+        "SELECT link_id, eleve_id, responsable_id FROM links.links"
+        " WHERE eleve_id LIKE $1",
+        f"ops-{run}-%",
+    )
+    proposed = query(
+        ops_stack,
+        "SELECT payload->>'link_id' AS link_id, count(*) AS events"
+        " FROM links.outbox_events WHERE type = 'link.proposed'"
+        " AND payload->>'eleve_id' LIKE $1 GROUP BY 1",
+        f"ops-{run}-%",
+    )
+    processed = query(
+        ops_stack,
+        "SELECT event_id FROM links.processed_messages"
+        " WHERE consumer = 'links.eleves' AND event_id = ANY($1::uuid[])",
+        event_ids,
+    )
+
+    pairs = [(row["eleve_id"], row["responsable_id"]) for row in links]
+    assert len(pairs) == len(expected_links)
+    assert set(pairs) == expected_links
+    assert {row["link_id"] for row in proposed} == {
+        str(row["link_id"]) for row in links
+    }
+    assert [row for row in proposed if row["events"] != 1] == []
+    assert len(processed) == len(event_ids)

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer
 from shared.contracts import Topic
 from shared.contracts.events import ResponsableRemoved
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
-from shared.outbox import OutboxRelay, enqueue
+from shared.outbox import OutboxRelay, enqueue, enqueue_payloads
 
 pytestmark = pytest.mark.integration
 
@@ -130,3 +130,153 @@ async def test_relay_keeps_order_across_full_batches(fresh_database_url, local_s
 
     assert published == len(academies)
     assert received == academies
+
+
+async def consume_all(
+    servers: str, topic: str, count: int, timeout_ms: int = 10_000
+) -> list:
+    """Return the first ``count`` messages of ``topic``, in partition order,
+    or those that came until a poll found none within ``timeout_ms``."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=servers, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        received = []
+        while len(received) < count:
+            batches = await consumer.getmany(timeout_ms=timeout_ms)
+            if not batches:
+                break
+            for records in batches.values():
+                received.extend(records)
+    finally:
+        await consumer.stop()
+    return received
+
+
+async def test_grouped_events_are_published_as_their_own_messages(
+    fresh_database_url, local_stack
+):
+    # 2,500 events of two topics, interleaved in runs, some keys repeated:
+    # each run of one topic shares rows of at most GROUP_MAX_EVENTS events,
+    # and a relay batch of 700 events is smaller than a full row.
+    first = f"outbox-grouped-a-{uuid.uuid4().hex}"
+    second = f"outbox-grouped-b-{uuid.uuid4().hex}"
+    local_stack.kafka.create_topics([first, second], partitions=3)
+    schema = "outbox_grouped"
+    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
+    pool = await create_pool(fresh_database_url, schema)
+    events = []
+    for number in range(2_500):
+        topic = first if (number // 1_200) % 2 == 0 else second
+        payload = json.dumps({"n": number, "text": "é\u2028\r fin"}, ensure_ascii=False)
+        events.append((topic, f"key-{number % 37}", f"type.{number % 3}", payload))
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            written = await enqueue_payloads(connection, events, source="tests")
+        rows = await pool.fetch("SELECT topic, message_count FROM outbox ORDER BY id")
+        stored = await pool.fetch(
+            "SELECT event_id, topic, key, type, payload::text AS payload"
+            " FROM outbox_events ORDER BY id, position"
+        )
+        relay = OutboxRelay(
+            pool, local_stack.kafka_bootstrap_servers, schema=schema, batch_size=700
+        )
+        await relay.start()
+        try:
+            await relay.drain()
+        finally:
+            await relay.stop()
+        pending = await pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        )
+    finally:
+        await pool.close()
+
+    # The relay's background loop may publish some batches before drain().
+    assert written == 2_500
+    assert pending == 0
+    assert [(row["topic"], row["message_count"]) for row in rows] == [
+        (first, 1_000),
+        (first, 200),
+        (second, 1_000),
+        (second, 200),
+        (first, 100),
+    ]
+    assert [
+        (row["topic"], row["key"], row["type"], json.loads(row["payload"]))
+        for row in stored
+    ] == [
+        (topic, key, kind, json.loads(payload)) for topic, key, kind, payload in events
+    ]
+    assert len({row["event_id"] for row in stored}) == 2_500
+
+    ids = {row["event_id"]: row for row in stored}
+    for topic in (first, second):
+        records = await consume_all(
+            local_stack.kafka_bootstrap_servers,
+            topic,
+            sum(1 for event in events if event[0] == topic),
+        )
+        received = []
+        for record in records:
+            headers = {name: value.decode() for name, value in record.headers}
+            row = ids[uuid.UUID(headers["ce_id"])]
+            assert headers["ce_type"] == row["type"]
+            assert headers["ce_subject"] == record.key.decode() == row["key"]
+            assert headers["ce_source"] == "tests"
+            received.append((record.key.decode(), json.loads(record.value)["n"]))
+        sent = [
+            (key, json.loads(payload)["n"])
+            for event_topic, key, _, payload in events
+            if event_topic == topic
+        ]
+        assert sorted(received) == sorted(sent)
+        # Each key's events arrive in the order they were written.
+        for key in {key for key, _ in sent}:
+            assert [n for k, n in received if k == key] == [
+                n for k, n in sent if k == key
+            ]
+
+
+async def test_event_too_large_for_a_group_is_set_aside_alone(
+    fresh_database_url, local_stack
+):
+    topic = f"outbox-alone-{uuid.uuid4().hex}"
+    local_stack.kafka.create_topics([topic], partitions=1)
+    schema = "outbox_alone"
+    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
+    pool = await create_pool(fresh_database_url, schema)
+    huge = json.dumps({"n": 1, "text": "x" * 2_000_000})
+    events = [
+        (topic, "k", "t", json.dumps({"n": 0})),
+        (topic, "k", "t", huge),
+        (topic, "k", "t", json.dumps({"n": 2})),
+        (topic, "k", "t", json.dumps({"n": 3})),
+    ]
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            await enqueue_payloads(connection, events, source="tests")
+        relay = OutboxRelay(pool, local_stack.kafka_bootstrap_servers, schema=schema)
+        await relay.start()
+        try:
+            await relay.drain()
+        finally:
+            await relay.stop()
+        rows = await pool.fetch(
+            "SELECT message_count, published_at IS NOT NULL AS published,"
+            " failed_at IS NOT NULL AS failed FROM outbox ORDER BY id"
+        )
+    finally:
+        await pool.close()
+
+    assert [tuple(row) for row in rows] == [
+        (1, True, False),
+        (1, False, True),
+        (2, True, False),
+    ]
+    # Asking for one message more than published waits for one empty poll.
+    records = await consume_all(
+        local_stack.kafka_bootstrap_servers, topic, 4, timeout_ms=3_000
+    )
+    assert [json.loads(record.value)["n"] for record in records] == [0, 2, 3]

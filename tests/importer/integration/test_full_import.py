@@ -71,7 +71,8 @@ async def outbox(settings: ImporterSettings, after_id: int = 0) -> list[dict]:
     rows = await fetch(
         settings,
         "SELECT id, event_id, topic, key, type, payload::text AS payload,"
-        " published_at FROM importer.outbox WHERE id > $1 ORDER BY id",
+        " published_at FROM importer.outbox_events WHERE id > $1"
+        " ORDER BY id, position",
         after_id,
     )
     return [{**dict(row), "payload": json.loads(row["payload"])} for row in rows]

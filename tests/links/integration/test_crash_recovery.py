@@ -194,7 +194,7 @@ async def test_events_survive_kill_before_publication(
                 assert response.json()["applied"] is True
         links.kill()
         unpublished = await pool.fetchval(
-            "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
         )
         assert unpublished == 4
 
@@ -209,7 +209,7 @@ async def test_events_survive_kill_before_publication(
         await wait_until(lambda: _equals(effects, 4), "four effects")
         assert (
             await pool.fetchval(
-                "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+                "SELECT count(*) FROM outbox_events WHERE published_at IS NULL"
             )
             == 0
         )
@@ -231,7 +231,8 @@ async def test_events_survive_kill_before_publication(
             "link.proposed",
         ]
         outbox_ids = {
-            row["event_id"] for row in await pool.fetch("SELECT event_id FROM outbox")
+            row["event_id"]
+            for row in await pool.fetch("SELECT event_id FROM outbox_events")
         }
         assert {row["event_id"] for row in rows} == outbox_ids
         assert subscriber.deliveries == 8

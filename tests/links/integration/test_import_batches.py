@@ -58,7 +58,8 @@ async def tables(pool) -> tuple:
         " ORDER BY 1"
     )
     events = await pool.fetch(
-        "SELECT type, key, payload->>'link_id' AS link_id FROM outbox ORDER BY id"
+        "SELECT type, key, payload->>'link_id' AS link_id FROM outbox_events"
+        " ORDER BY id, position"
     )
     return (
         [tuple(row) for row in eleves],

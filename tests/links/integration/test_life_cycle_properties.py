@@ -200,8 +200,8 @@ async def reset(pool) -> None:
 
 async def new_events(pool, after: int) -> tuple[int, list[tuple[str, str]]]:
     rows = await pool.fetch(
-        "SELECT id, type, payload->>'responsable_id' AS rid FROM outbox"
-        " WHERE id > $1 ORDER BY id",
+        "SELECT id, type, payload->>'responsable_id' AS rid FROM outbox_events"
+        " WHERE id > $1 ORDER BY id, position",
         after,
     )
     last = rows[-1]["id"] if rows else after
@@ -217,8 +217,8 @@ async def snapshot(pool) -> tuple:
         "SELECT eleve_id, source, enrolled FROM eleves ORDER BY eleve_id"
     )
     events = await pool.fetch(
-        "SELECT type, payload->>'eleve_id', payload->>'responsable_id' FROM outbox"
-        " ORDER BY id"
+        "SELECT type, payload->>'eleve_id', payload->>'responsable_id'"
+        " FROM outbox_events ORDER BY id, position"
     )
     return (
         [tuple(row) for row in links],

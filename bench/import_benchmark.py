@@ -13,10 +13,11 @@ the académie and a copy with 1 % of pupils changed, then measures in one run:
 4. the same import again, which must write and publish nothing.
 
 Each import runs as its own ``python -m services.importer`` process, whose
-peak resident memory is read from ``wait4``. The links service runs as the
-tests run it (``LocalStack.start_service``), on the same database and broker;
-an import counts until links has recorded every event the importer published
-as processed (``links.processed_messages``). Times are wall clock.
+peak resident memory is read from ``wait4``. The links service runs as two
+processes, as deployed, each started as the tests start it
+(``LocalStack.start_service``), on the same database and broker; an import
+counts until links has recorded every event the importer published as
+processed (``links.processed_messages``). Times are wall clock.
 """
 
 import argparse
@@ -69,6 +70,9 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     # At INFO, links logs one line per event. The figures measure the work.
     os.environ.setdefault("LINKS_LOG_LEVEL", "WARNING")
+    # A stack folder left by an earlier run contains a formatted Kafka storage
+    # and a database cluster, which the new stack would reject.
+    shutil.rmtree(workdir / "stack", ignore_errors=True)
     try:
         with LocalStack(workdir / "stack") as stack:
             asyncio.run(run(stack, workdir, args.pupils, args.links_replicas))
@@ -160,7 +164,7 @@ async def wait_until_applied(url: str, after_id: int) -> None:
 
     The rows are checked in id order, each until all its events are
     processed, so each check reads the events of one row: a grouped row
-    holds up to a thousand (``shared.outbox``).
+    contains up to a thousand (``shared.outbox``).
     """
     deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
     connection = await asyncpg.connect(url)

@@ -53,7 +53,7 @@ _PARTITIONER = DefaultPartitioner()
 # Events per grouped row. A row is read, published and marked in one piece.
 GROUP_MAX_EVENTS = 1000
 # An event with a longer payload gets a row of its own, so that the relay can
-# set it aside alone if Kafka refuses it.
+# set it aside alone if Kafka rejects it.
 GROUP_MAX_PAYLOAD_CHARS = 64 * 1024
 
 _OUTBOX_COLUMNS = (
@@ -72,12 +72,18 @@ def _outbox_row(
     topic: str,
     key: str,
     event_type: str,
-    payload: str,
+    payload: str | None,
     source: str,
     correlation_id: str | None,
     time: datetime | None = None,
-) -> tuple[uuid.UUID, str, str, str, str, str]:
-    event_id = uuid.uuid4()
+    *,
+    event_id: uuid.UUID | None = None,
+    messages: str | None = None,
+    message_count: int = 1,
+) -> tuple:
+    """Return the values of ``_OUTBOX_COLUMNS`` for one event, or for grouped
+    events with their first event's fields and their ``messages``."""
+    event_id = event_id or uuid.uuid4()
     headers = typed_cloudevent_headers(
         event_type,
         source=source,
@@ -86,7 +92,16 @@ def _outbox_row(
         event_id=event_id,
         time=time,
     )
-    return (event_id, str(topic), key, event_type, payload, json.dumps(headers))
+    return (
+        event_id,
+        str(topic),
+        key,
+        event_type,
+        payload,
+        json.dumps(headers),
+        messages,
+        message_count,
+    )
 
 
 def _grouped_row(
@@ -100,27 +115,20 @@ def _grouped_row(
     one topic: one line each in ``messages``, the first event's fields and
     headers in the other columns."""
     key, event_type, event_id, _ = events[0]
-    headers = typed_cloudevent_headers(
-        event_type,
-        source=source,
-        subject=key,
-        correlation_id=correlation_id,
-        event_id=event_id,
-        time=time,
-    )
-    messages = "".join(
-        f"{key}\t{event_type}\t{event_id}\t{payload}\n"
-        for key, event_type, event_id, payload in events
-    )
-    return (
-        event_id,
-        str(topic),
+    return _outbox_row(
+        topic,
         key,
         event_type,
         None,
-        json.dumps(headers),
-        messages,
-        len(events),
+        source,
+        correlation_id,
+        time,
+        event_id=event_id,
+        messages="".join(
+            f"{key}\t{event_type}\t{event_id}\t{payload}\n"
+            for key, event_type, event_id, payload in events
+        ),
+        message_count=len(events),
     )
 
 
@@ -157,7 +165,7 @@ async def enqueue(
     await connection.execute(
         "INSERT INTO outbox (event_id, topic, key, type, payload, headers)"
         " VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb)",
-        *row,
+        *row[:6],
     )
     return row[0]
 
@@ -192,8 +200,9 @@ async def enqueue_payloads(
 ) -> int:
     """Like ``enqueue_many``, for events given as ``(topic, key, type, JSON
     payload)``. Each payload must be the ``model_dump_json`` of an event of
-    that type: it is stored and published as it is. The events share one
-    ``ce_time``, that of the call."""
+    that type. Grouped, it is published as given; alone in its row, as its
+    ``jsonb`` column gives it back. The events share one ``ce_time``, that
+    of the call."""
     correlation_id = correlation_id_var.get()
     now = datetime.now(UTC)
     rows: list[tuple] = []
@@ -207,7 +216,6 @@ async def enqueue_payloads(
                 _outbox_row(
                     group_topic, key, event_type, payload, source, correlation_id, now
                 )
-                + (None, 1)
             )
         elif group:
             rows.append(_grouped_row(group_topic, group, source, correlation_id, now))
@@ -222,7 +230,6 @@ async def enqueue_payloads(
                 _outbox_row(
                     topic, key, event_type, payload, source, correlation_id, now
                 )
-                + (None, 1)
             )
             continue
         if group and (topic != group_topic or len(group) == GROUP_MAX_EVENTS):

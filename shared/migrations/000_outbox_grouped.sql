@@ -1,10 +1,10 @@
 -- Events written together (a batch of an import, the links of a batch of
--- pupils) share one row: ``messages`` holds one line per event,
+-- pupils) share one row: ``messages`` contains one line per event,
 -- "<key> TAB <type> TAB <event id> TAB <payload>", in publication order, and
 -- ``payload`` is NULL. The row's key, type, event id and headers are those of
 -- its first event; the relay derives the headers of the others from them.
 ALTER TABLE outbox ADD COLUMN messages text;
--- A grouped row holds hundreds of kilobytes: lz4 compresses them about as
+-- A grouped row contains hundreds of kilobytes: lz4 compresses them about as
 -- well as the default pglz in a fifth of the time.
 ALTER TABLE outbox ALTER COLUMN messages SET COMPRESSION lz4;
 ALTER TABLE outbox ADD COLUMN message_count integer NOT NULL DEFAULT 1;

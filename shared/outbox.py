@@ -28,7 +28,7 @@ transaction committing late could fall under.
 import asyncio
 import json
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import asyncpg
@@ -52,9 +52,10 @@ _PARTITIONER = DefaultPartitioner()
 
 # Events per grouped row. A row is read, published and marked in one piece.
 GROUP_MAX_EVENTS = 1000
-# An event with a longer payload gets a row of its own, so that the relay can
-# set it aside alone if Kafka rejects it.
-GROUP_MAX_PAYLOAD_CHARS = 64 * 1024
+# An event whose payload and key (sent twice: as the key and as ce_subject)
+# are longer gets a row of its own, so that the relay can set it aside alone
+# if Kafka rejects it.
+GROUP_MAX_EVENT_CHARS = 64 * 1024
 
 _OUTBOX_COLUMNS = (
     "event_id",
@@ -133,10 +134,14 @@ def _grouped_row(
 
 
 def _groupable(key: str, event_type: str, payload: str) -> bool:
-    # A grouped event is one line of tab-separated fields.
+    # A grouped event is one line of tab-separated text. An event with an
+    # escape jsonb rejects (NUL, lone surrogate) stays alone, so COPY fails.
     return (
-        len(payload) <= GROUP_MAX_PAYLOAD_CHARS
+        len(payload) + 2 * len(key) <= GROUP_MAX_EVENT_CHARS
         and "\n" not in payload
+        and "\\u0000" not in payload
+        and "\\ud" not in payload
+        and "\\uD" not in payload
         and "\t" not in key
         and "\n" not in key
         and "\t" not in event_type
@@ -257,9 +262,10 @@ class OutboxRelay:
         poll_interval: float = 0.2,
         max_batch_bytes: int = 16_384,
     ) -> None:
-        """``batch_size`` rows are read per transaction; the producer groups
-        messages of one partition in Kafka batches of up to
-        ``max_batch_bytes`` (the aiokafka default unless given)."""
+        """``batch_size`` events are read per transaction, or one row when
+        its group has more; the producer groups messages of one partition in
+        Kafka batches of up to ``max_batch_bytes`` (the aiokafka default
+        unless given)."""
         self._pool = pool
         self._bootstrap_servers = bootstrap_servers
         self._schema = schema
@@ -353,7 +359,11 @@ class OutboxRelay:
         sent_messages = 0
         for row in rows:
             topic = row["topic"]
-            messages = list(_messages(row))
+            try:
+                messages = _messages(row)
+            except ValueError as exc:
+                await self._set_aside(connection, row["id"], exc)
+                continue
             too_large = _first_too_large(messages)
             if too_large is not None:
                 await self._set_aside(connection, row["id"], too_large)
@@ -449,7 +459,7 @@ class OutboxRelay:
                 return 0, 0, False
             rows = await connection.fetch(
                 "SELECT id, topic, key, payload::text AS payload,"
-                " headers::text AS headers, messages FROM outbox"
+                " headers::text AS headers, messages, message_count FROM outbox"
                 " WHERE id = ANY($1::bigint[]) ORDER BY id",
                 chosen,
             )
@@ -463,39 +473,61 @@ class OutboxRelay:
         return read, published, more
 
 
-def _messages(row: asyncpg.Record) -> Iterator[tuple[bytes, bytes, list]]:
-    """Yield the ``(key, value, headers)`` of each Kafka message of an outbox
+def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
+    """Return the ``(key, value, headers)`` of each Kafka message of an outbox
     row: its one event, or each line of its grouped events, whose headers
-    are the row's with the event's id, type and key."""
+    are the row's with the event's id, type and key. Raises ``ValueError``
+    when the lines do not match ``message_count``, after an edit by hand for
+    example."""
     headers = json.loads(row["headers"])
     if row["messages"] is None:
-        yield (
-            row["key"].encode(),
-            row["payload"].encode(),
-            [(name, value.encode()) for name, value in headers.items()],
+        return [
+            (
+                row["key"].encode(),
+                row["payload"].encode(),
+                [(name, value.encode()) for name, value in headers.items()],
+            )
+        ]
+    # Only "\n" ends a line: a payload may contain other line separators.
+    lines = row["messages"].split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    if len(lines) != row["message_count"]:
+        raise ValueError(
+            f"invalid grouped row: {len(lines)} lines for a message_count of "
+            f"{row['message_count']}"
         )
-        return
-    # Only "\n" ends a line: a payload may hold other line separators.
-    for line in row["messages"].split("\n")[:-1]:
-        key, event_type, event_id, payload = line.split("\t", 3)
+    messages = []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split("\t", 3)
+        if len(fields) != 4:
+            raise ValueError(
+                f"invalid line {number} of a grouped row: expected key, type, "
+                "event id and payload separated by tabs"
+            )
+        key, event_type, event_id, payload = fields
         headers["ce_id"] = event_id
         headers["ce_type"] = event_type
         headers["ce_subject"] = key
-        yield (
-            key.encode(),
-            payload.encode(),
-            [(name, value.encode()) for name, value in headers.items()],
+        messages.append(
+            (
+                key.encode(),
+                payload.encode(),
+                [(name, value.encode()) for name, value in headers.items()],
+            )
         )
+    return messages
 
 
 def _first_too_large(
     messages: list[tuple[bytes, bytes, list]],
 ) -> MessageSizeTooLargeError | None:
-    for key, value, headers in messages:
+    for number, (key, value, headers) in enumerate(messages, start=1):
         size = DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
         if size > MAX_REQUEST_BYTES:
+            where = "the message" if len(messages) == 1 else f"message {number}"
             return MessageSizeTooLargeError(
-                f"the message is {size} bytes, more than the "
+                f"{where} of the row is {size} bytes, more than the "
                 f"{MAX_REQUEST_BYTES} bytes of a Kafka request"
             )
     return None

@@ -132,6 +132,16 @@ async def test_relay_keeps_order_across_full_batches(fresh_database_url, local_s
     assert received == academies
 
 
+async def relay_all(pool, servers: str, schema: str, **options) -> None:
+    """Publish every pending row of ``schema`` with a relay of ``options``."""
+    relay = OutboxRelay(pool, servers, schema=schema, **options)
+    await relay.start()
+    try:
+        await relay.drain()
+    finally:
+        await relay.stop()
+
+
 async def consume_all(
     servers: str, topic: str, count: int, timeout_ms: int = 10_000
 ) -> list:
@@ -179,14 +189,9 @@ async def test_grouped_events_are_published_as_their_own_messages(
             "SELECT event_id, topic, key, type, payload::text AS payload"
             " FROM outbox_events ORDER BY id, position"
         )
-        relay = OutboxRelay(
-            pool, local_stack.kafka_bootstrap_servers, schema=schema, batch_size=700
+        await relay_all(
+            pool, local_stack.kafka_bootstrap_servers, schema, batch_size=700
         )
-        await relay.start()
-        try:
-            await relay.drain()
-        finally:
-            await relay.stop()
         pending = await pool.fetchval(
             "SELECT count(*) FROM outbox WHERE published_at IS NULL"
         )
@@ -257,12 +262,7 @@ async def test_event_too_large_for_a_group_is_set_aside_alone(
     try:
         async with pool.acquire() as connection, connection.transaction():
             await enqueue_payloads(connection, events, source="tests")
-        relay = OutboxRelay(pool, local_stack.kafka_bootstrap_servers, schema=schema)
-        await relay.start()
-        try:
-            await relay.drain()
-        finally:
-            await relay.stop()
+        await relay_all(pool, local_stack.kafka_bootstrap_servers, schema)
         rows = await pool.fetch(
             "SELECT message_count, published_at IS NOT NULL AS published,"
             " failed_at IS NOT NULL AS failed FROM outbox ORDER BY id"
@@ -280,3 +280,87 @@ async def test_event_too_large_for_a_group_is_set_aside_alone(
         local_stack.kafka_bootstrap_servers, topic, 4, timeout_ms=3_000
     )
     assert [json.loads(record.value)["n"] for record in records] == [0, 2, 3]
+
+
+async def test_grouped_row_edited_by_hand_is_set_aside(fresh_database_url, local_stack):
+    # The lines of the first row no longer match its message_count. The row
+    # is set aside, and the relay goes on with the rows after it.
+    topic = f"outbox-edited-{uuid.uuid4().hex}"
+    local_stack.kafka.create_topics([topic], partitions=1)
+    schema = "outbox_edited"
+    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
+    pool = await create_pool(fresh_database_url, schema)
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            for first in (0, 3):
+                await enqueue_payloads(
+                    connection,
+                    [
+                        (topic, "k", "t", json.dumps({"n": n}))
+                        for n in (first, first + 1)
+                    ],
+                    source="tests",
+                )
+        await pool.execute(
+            "UPDATE outbox SET messages = rtrim(messages, E'\\n')"
+            " || E'\\nbroken line\\n' WHERE id = (SELECT min(id) FROM outbox)"
+        )
+        await relay_all(pool, local_stack.kafka_bootstrap_servers, schema)
+        rows = await pool.fetch(
+            "SELECT published_at IS NOT NULL AS published, failure FROM outbox"
+            " ORDER BY id"
+        )
+    finally:
+        await pool.close()
+
+    assert [row["published"] for row in rows] == [False, True]
+    assert "3 lines for a message_count of 2" in rows[0]["failure"]
+    records = await consume_all(
+        local_stack.kafka_bootstrap_servers, topic, 3, timeout_ms=3_000
+    )
+    assert [json.loads(record.value)["n"] for record in records] == [3, 4]
+
+
+async def test_event_with_long_key_gets_own_row(fresh_database_url):
+    schema = "outbox_long_key"
+    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
+    pool = await create_pool(fresh_database_url, schema)
+    events = [
+        ("t", "a", "x", json.dumps({"n": 0})),
+        ("t", "k" * 40_000, "x", json.dumps({"n": 1})),
+        ("t", "b", "x", json.dumps({"n": 2})),
+    ]
+    try:
+        async with pool.acquire() as connection:
+            await enqueue_payloads(connection, events, source="tests")
+        counts = await pool.fetch("SELECT message_count FROM outbox ORDER BY id")
+    finally:
+        await pool.close()
+
+    assert [row["message_count"] for row in counts] == [1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "text", ["a\u0000b", "\ud800"], ids=["NUL escape", "lone surrogate"]
+)
+async def test_escape_jsonb_rejects_fails_grouped_too(fresh_database_url, text):
+    # Such an event gets a row of its own, whose jsonb column rejects it as
+    # before events were grouped: nothing of the call is written.
+    schema = f"outbox_escape_{uuid.uuid4().hex[:8]}"
+    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
+    pool = await create_pool(fresh_database_url, schema)
+    events = [
+        ("t", "a", "x", json.dumps({"n": 0})),
+        ("t", "k", "x", json.dumps({"n": 1, "text": text})),
+        ("t", "b", "x", json.dumps({"n": 2})),
+    ]
+    try:
+        async with pool.acquire() as connection:
+            with pytest.raises(asyncpg.PostgresError):
+                async with connection.transaction():
+                    await enqueue_payloads(connection, events, source="tests")
+            written = await connection.fetchval("SELECT count(*) FROM outbox")
+    finally:
+        await pool.close()
+
+    assert written == 0

@@ -16,7 +16,7 @@ async def create_pool(database_url: str, schema: str, **kwargs) -> asyncpg.Pool:
     Just-in-time compilation is off. The services send short statements over
     a few thousand keys, whose cost estimates exceed the JIT thresholds while
     a table's statistics lag behind its growth. Compiling such a statement
-    then took 150 ms, for 2 ms of execution.
+    then took about 150 ms; without JIT, 181 of them took 0.1 s in all.
     """
     return await asyncpg.create_pool(
         database_url,

@@ -26,6 +26,8 @@ from shared.outbox import OutboxRelay
 logger = get_logger(__name__)
 
 SCHEMA = "links"
+# Events the relay reads per transaction; an import's link events share
+# outbox rows.
 RELAY_BATCH_SIZE = 10_000
 RELAY_KAFKA_BATCH_BYTES = 256 * 1024
 

@@ -262,10 +262,10 @@ class OutboxRelay:
         poll_interval: float = 0.2,
         max_batch_bytes: int = 16_384,
     ) -> None:
-        """``batch_size`` events are read per transaction, or one row when
-        its group has more; the producer groups messages of one partition in
-        Kafka batches of up to ``max_batch_bytes`` (the aiokafka default
-        unless given)."""
+        """Set up a relay that reads ``batch_size`` events per transaction,
+        or one row when its group has more. The producer groups messages of
+        one partition in Kafka batches of up to ``max_batch_bytes`` (the
+        aiokafka default unless given)."""
         self._pool = pool
         self._bootstrap_servers = bootstrap_servers
         self._schema = schema
@@ -341,7 +341,7 @@ class OutboxRelay:
         self, connection: asyncpg.Connection, rows: list[asyncpg.Record]
     ) -> tuple[list[int], int]:
         """Send the messages of ``rows`` in their order and wait until Kafka
-        acknowledged them; return the ids of the rows sent and how many
+        acknowledged them. Return the ids of the rows sent and how many
         messages they contained. A row with a message too large for Kafka, or
         whose lines do not match its ``message_count``, is set aside whole.
 
@@ -427,7 +427,7 @@ class OutboxRelay:
 
     async def _publish_batch(self) -> tuple[int, int, bool]:
         """Publish the oldest pending rows, up to ``batch_size`` messages but
-        at least one row; return how many messages were read, how many of
+        at least one row. Return how many messages were read, how many of
         them were published (the others were set aside), and whether more
         rows were pending."""
         assert self._producer is not None, "start() the relay before publishing"
@@ -488,6 +488,7 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
                 [(name, value.encode()) for name, value in headers.items()],
             )
         ]
+
     # Only "\n" ends a line: a payload may contain other line separators.
     lines = row["messages"].split("\n")
     if lines[-1] == "":
@@ -497,6 +498,7 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
             f"invalid grouped row: {len(lines)} lines for a message_count of "
             f"{row['message_count']}"
         )
+
     messages = []
     for number, line in enumerate(lines, start=1):
         fields = line.split("\t", 3)
@@ -506,6 +508,7 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
                 "event id and payload separated by tabs"
             )
         key, event_type, event_id, payload = fields
+
         headers["ce_id"] = event_id
         headers["ce_type"] = event_type
         headers["ce_subject"] = key

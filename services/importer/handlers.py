@@ -66,16 +66,17 @@ async def import_school(
     The caller holds the source's lock (``lock_source``), in a transaction
     that it rolls back whole if this raises. Writes the scope's new snapshot
     and appends its events to ``outbox``, for the caller to enqueue in that
-    order. The order is
-    ``ResponsableImported`` for new or changed responsables,
+    order: ``ResponsableImported`` for new or changed responsables,
     ``EleveImported`` for new or changed pupils, ``EleveRemoved`` for pupils
     absent from a full export, and ``ResponsableRemoved`` for responsables
-    that no scope of the source contains any more. ``held_by_run`` contains
-    the responsable ids of the other exports of the same source in this run.
-    They are not removed even if their scope has not been imported yet. When
-    ``removal_candidates`` is given, no responsable is removed here: those
-    that left the scope are added to it, for ``remove_responsables`` to
-    remove at the end of the run. A delta (``full`` false) removes no responsable.
+    that no scope of the source contains any more.
+
+    ``held_by_run`` contains the responsable ids of the other exports of the
+    same source in this run. They are not removed even if their scope has
+    not been imported yet. When ``removal_candidates`` is given, no
+    responsable is removed here: those that left the scope are added to it,
+    for ``remove_responsables`` to remove at the end of the run. A delta
+    (``full`` false) removes no responsable.
     """
     scope = Scope(academie, comparison.source, comparison.uai)
     left = set(comparison.responsables_left)

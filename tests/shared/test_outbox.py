@@ -109,27 +109,19 @@ async def test_relay_keeps_order_across_full_batches(fresh_database_url, local_s
     finally:
         await pool.close()
 
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=local_stack.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
+    records = await consume_all(
+        local_stack.kafka_bootstrap_servers, topic, len(academies)
     )
-    await consumer.start()
-    try:
-        received = []
-        while len(received) < len(academies):
-            batches = await consumer.getmany(timeout_ms=10_000)
-            if not batches:
-                break
-            for records in batches.values():
-                received.extend(
-                    json.loads(record.value)["academie"] for record in records
-                )
-    finally:
-        await consumer.stop()
+    received = [json.loads(record.value)["academie"] for record in records]
 
     assert published == len(academies)
     assert received == academies
+
+
+async def migrated_pool(database_url: str, schema: str) -> asyncpg.Pool:
+    """Apply the outbox migrations to ``schema`` and return a pool on it."""
+    await apply_migrations(database_url, schema, SHARED_MIGRATIONS)
+    return await create_pool(database_url, schema)
 
 
 async def relay_all(pool, servers: str, schema: str, **options) -> None:
@@ -164,7 +156,7 @@ async def consume_all(
     return received
 
 
-async def test_grouped_events_are_published_as_their_own_messages(
+async def test_grouped_events_published_one_message_each(
     fresh_database_url, local_stack
 ):
     # 2,500 events of two topics, interleaved in runs, some keys repeated:
@@ -174,8 +166,7 @@ async def test_grouped_events_are_published_as_their_own_messages(
     second = f"outbox-grouped-b-{uuid.uuid4().hex}"
     local_stack.kafka.create_topics([first, second], partitions=3)
     schema = "outbox_grouped"
-    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
-    pool = await create_pool(fresh_database_url, schema)
+    pool = await migrated_pool(fresh_database_url, schema)
     events = []
     for number in range(2_500):
         topic = first if (number // 1_200) % 2 == 0 else second
@@ -244,14 +235,11 @@ async def test_grouped_events_are_published_as_their_own_messages(
             ]
 
 
-async def test_event_too_large_for_a_group_is_set_aside_alone(
-    fresh_database_url, local_stack
-):
+async def test_oversize_grouped_event_set_aside_alone(fresh_database_url, local_stack):
     topic = f"outbox-alone-{uuid.uuid4().hex}"
     local_stack.kafka.create_topics([topic], partitions=1)
     schema = "outbox_alone"
-    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
-    pool = await create_pool(fresh_database_url, schema)
+    pool = await migrated_pool(fresh_database_url, schema)
     huge = json.dumps({"n": 1, "text": "x" * 2_000_000})
     events = [
         (topic, "k", "t", json.dumps({"n": 0})),
@@ -288,8 +276,7 @@ async def test_grouped_row_edited_by_hand_is_set_aside(fresh_database_url, local
     topic = f"outbox-edited-{uuid.uuid4().hex}"
     local_stack.kafka.create_topics([topic], partitions=1)
     schema = "outbox_edited"
-    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
-    pool = await create_pool(fresh_database_url, schema)
+    pool = await migrated_pool(fresh_database_url, schema)
     try:
         async with pool.acquire() as connection, connection.transaction():
             for first in (0, 3):
@@ -323,8 +310,7 @@ async def test_grouped_row_edited_by_hand_is_set_aside(fresh_database_url, local
 
 async def test_event_with_long_key_gets_own_row(fresh_database_url):
     schema = "outbox_long_key"
-    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
-    pool = await create_pool(fresh_database_url, schema)
+    pool = await migrated_pool(fresh_database_url, schema)
     events = [
         ("t", "a", "x", json.dumps({"n": 0})),
         ("t", "k" * 40_000, "x", json.dumps({"n": 1})),
@@ -343,12 +329,11 @@ async def test_event_with_long_key_gets_own_row(fresh_database_url):
 @pytest.mark.parametrize(
     "text", ["a\u0000b", "\ud800"], ids=["NUL escape", "lone surrogate"]
 )
-async def test_escape_jsonb_rejects_fails_grouped_too(fresh_database_url, text):
+async def test_jsonb_rejected_escape_still_fails(fresh_database_url, text):
     # Such an event gets a row of its own, whose jsonb column rejects it as
     # before events were grouped: nothing of the call is written.
     schema = f"outbox_escape_{uuid.uuid4().hex[:8]}"
-    await apply_migrations(fresh_database_url, schema, SHARED_MIGRATIONS)
-    pool = await create_pool(fresh_database_url, schema)
+    pool = await migrated_pool(fresh_database_url, schema)
     events = [
         ("t", "a", "x", json.dumps({"n": 0})),
         ("t", "k", "x", json.dumps({"n": 1, "text": text})),

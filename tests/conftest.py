@@ -10,6 +10,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from hypothesis import settings
 
 from shared.devstack.mailcatcher import MailCatcher
 from shared.devstack.stack import LocalStack
@@ -19,6 +20,11 @@ pytest_plugins = ["shared.devstack.pytest_plugin"]
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = REPO_ROOT.parent / "shared" / "samples"
 SAMPLE_ACADEMIE = "versailles"
+
+# Tests do not time things: hypothesis's default 200 ms limit per example
+# can fail a correct example on a busy machine.
+settings.register_profile("untimed", deadline=None)
+settings.load_profile("untimed")
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import csv
 import functools
 import hashlib
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -142,7 +141,7 @@ def read_onde_school(
         source="onde",
         uai=uai,
         eleves=tuple(
-            replace(pupil, responsables=tuple(links.get(eleve_id, ())))
+            pupil.with_links(tuple(links.get(eleve_id, ())))
             for eleve_id, pupil in eleves.items()
         ),
         responsables=tuple(responsables.values()),
@@ -165,7 +164,12 @@ def onde_responsable_id(
     two écoles gets one id in each. An adult id in the export would lift
     these limits.
     """
-    parts = (civilite.strip().upper(), name_key(nom), name_key(prenom), contact or "")
+    parts = (
+        civilite.strip().upper(),
+        _cached_name_key(nom),
+        _cached_name_key(prenom),
+        contact or "",
+    )
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
     return f"onde:{uai}:{digest[:16]}"
 
@@ -242,7 +246,7 @@ def _eleve_id_without_ine(uai: str, nom: str, prenom: str, naissance: date) -> s
     # NOTE: a pupil without INE is known by name and birth date in this école
     # only, so the id changes when they change. The INE, once exported,
     # replaces it.
-    parts = (name_key(nom), name_key(prenom), naissance.isoformat())
+    parts = (_cached_name_key(nom), _cached_name_key(prenom), naissance.isoformat())
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
     return f"onde:{uai}:{digest[:16]}"
 
@@ -259,7 +263,7 @@ def _read_responsables(
         children = [
             _find_pupil(row[start : start + 4], pupils_by_key, path, line, number)
             for number, start in enumerate(child_groups, start=1)
-            if any(value.strip() for value in row[start : start + 4])
+            if any(map(str.strip, row[start : start + 4]))
         ]
         responsable = _responsable(row, uai, path, line, children)
         if not children:
@@ -371,7 +375,7 @@ def _read_table(path: Path) -> tuple[list[str], Iterator[tuple[int, list[str]]]]
                 ) from None
             if row is None:
                 return
-            if not any(value.strip() for value in row):
+            if not any(map(str.strip, row)):
                 continue
             if len(row) != len(header):
                 raise ImportFileRejected(

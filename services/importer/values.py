@@ -8,6 +8,7 @@ Each function raises ``ValueError`` with a message fit for an
 import re
 from collections.abc import Sequence
 from datetime import date
+from operator import le
 
 from shared.types import validate_ine
 
@@ -143,10 +144,8 @@ def texts_pass(values: Sequence[str], max_lengths: Sequence[int] = ()) -> bool:
     False does not mean a value is wrong: the caller checks each value then,
     to name the one that failed.
     """
-    if max_lengths:
-        for value, max_length in zip(values, max_lengths, strict=True):
-            if len(value) > max_length:
-                return False
+    if max_lengths and not all(map(le, map(len, values), max_lengths)):
+        return False
     # Tab is neither a control character here nor part of a double-encoded
     # pair, so no match can span two values.
     joined = "\t".join(values)

@@ -450,3 +450,58 @@ def test_twins_are_two_pupils_with_own_links(tmp_path):
     assert export.eleves[0].date_naissance == export.eleves[1].date_naissance
     assert len(export.responsables) == 2
     assert export.eleves[0].responsables == export.eleves[1].responsables
+
+
+def test_records_across_chunks_all_read(tmp_path):
+    # Both files span several of the chunks fed to the parser, so records
+    # cross chunk boundaries.
+    count = 2_000
+    ids = [str(4_300_001 + number) for number in range(count)]
+    ines = [f"{number:010d}W" for number in range(1, count + 1)]
+    pupils = "".join(
+        eleve(eleve_id, ine, prenom=f"Zoé{number}")
+        for number, (eleve_id, ine) in enumerate(zip(ids, ines, strict=True))
+    )
+    structures = "".join(
+        structure(eleve_id, f"5{number % 7}") for number, eleve_id in enumerate(ids)
+    )
+    personnes = "".join(personne(f"7{eleve_id}") for eleve_id in ids)
+    links = "".join(link(eleve_id, f"7{eleve_id}") for eleve_id in ids)
+    paths = write_siecle(
+        tmp_path,
+        eleves=eleves_xml(pupils=pupils, structures=structures),
+        responsables=responsables_xml(personnes=personnes, links=links),
+    )
+
+    export = read_siecle_school(*paths, uai="0999101E")
+
+    assert paths[0].stat().st_size > 4 * 64 * 1024
+    assert paths[1].stat().st_size > 4 * 64 * 1024
+    assert [pupil.eleve_id for pupil in export.eleves] == ines
+    assert [pupil.prenom for pupil in export.eleves] == [
+        f"Zoé{number}" for number in range(count)
+    ]
+    assert [pupil.classe for pupil in export.eleves] == [
+        f"5{number % 7}" for number in range(count)
+    ]
+    assert [pupil.responsables[0].responsable_id for pupil in export.eleves] == [
+        f"siecle:7{eleve_id}" for eleve_id in ids
+    ]
+    assert len(export.responsables) == count
+
+
+def test_wrong_root_is_rejected(tmp_path):
+    error = rejection(tmp_path, eleves=responsables_xml())
+
+    assert error.file.endswith("ElevesSansAdresses.xml")
+    assert error.location == "element BEE_RESPONSABLES"
+    assert error.reason == "unexpected root element: expected BEE_ELEVES"
+
+
+def test_wrong_root_named_before_broken_xml(tmp_path):
+    broken = responsables_xml().replace("</PRENOM>", "</PRENOMS>", 1)
+
+    error = rejection(tmp_path, eleves=broken)
+
+    assert error.location == "element BEE_RESPONSABLES"
+    assert error.reason == "unexpected root element: expected BEE_ELEVES"

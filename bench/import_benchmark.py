@@ -164,7 +164,8 @@ async def wait_until_applied(url: str, after_id: int) -> None:
 
     The rows are checked in id order, each until all its events are
     processed, so each check reads the events of one row: a grouped row
-    contains up to a thousand (``shared.outbox``).
+    contains up to a thousand (``shared.outbox``). A check looks up only the
+    events that the previous checks of the row did not find.
     """
     deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
     connection = await asyncpg.connect(url)
@@ -173,20 +174,25 @@ async def wait_until_applied(url: str, after_id: int) -> None:
             "SELECT id FROM importer.outbox WHERE id > $1 ORDER BY id", after_id
         )
         for row in row_ids:
-            event_ids = [
+            missing = {
                 event["event_id"]
                 for event in await connection.fetch(
                     "SELECT event_id FROM importer.outbox_events WHERE id = $1",
                     row["id"],
                 )
-            ]
-            while await connection.fetchval(
-                "SELECT count(*) FROM unnest($1::uuid[]) AS e(event_id)"
-                " WHERE NOT EXISTS (SELECT FROM links.processed_messages AS p"
-                "  WHERE p.consumer IN ('links.eleves', 'links.responsables')"
-                "  AND p.event_id = e.event_id)",
-                event_ids,
-            ):
+            }
+            while True:
+                missing -= {
+                    found["event_id"]
+                    for found in await connection.fetch(
+                        "SELECT event_id FROM links.processed_messages"
+                        " WHERE consumer IN ('links.eleves', 'links.responsables')"
+                        " AND event_id = ANY($1::uuid[])",
+                        list(missing),
+                    )
+                }
+                if not missing:
+                    break
                 if time.monotonic() > deadline:
                     raise RuntimeError(
                         f"links had not applied the events of outbox row "

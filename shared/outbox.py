@@ -34,12 +34,11 @@ from datetime import UTC, datetime
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import MessageSizeTooLargeError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from pydantic import BaseModel
 
-from shared.kafka import typed_cloudevent_headers
+from shared.kafka import key_partition, new_event_id, typed_cloudevent_headers
 from shared.logging import correlation_id_var, get_logger
 
 logger = get_logger(__name__)
@@ -48,7 +47,6 @@ logger = get_logger(__name__)
 # The largest Kafka request the producer sends. The broker's default limit
 # for one message (message.max.bytes) is about the same.
 MAX_REQUEST_BYTES = 1_048_576
-_PARTITIONER = DefaultPartitioner()
 
 # Events per grouped row. A row is read, published and marked in one piece.
 GROUP_MAX_EVENTS = 1000
@@ -107,7 +105,7 @@ def _outbox_row(
 
 def _grouped_row(
     topic: str,
-    events: list[tuple[str, str, uuid.UUID, str]],
+    events: list[tuple[str, str, str, str]],
     source: str,
     correlation_id: str | None,
     time: datetime,
@@ -124,7 +122,7 @@ def _grouped_row(
         source,
         correlation_id,
         time,
-        event_id=event_id,
+        event_id=uuid.UUID(event_id),
         messages="".join(
             f"{key}\t{event_type}\t{event_id}\t{payload}\n"
             for key, event_type, event_id, payload in events
@@ -211,7 +209,7 @@ async def enqueue_payloads(
     correlation_id = correlation_id_var.get()
     now = datetime.now(UTC)
     rows: list[tuple] = []
-    group: list[tuple[str, str, uuid.UUID, str]] = []
+    group: list[tuple[str, str, str, str]] = []
     group_topic = ""
 
     def close_group() -> None:
@@ -240,7 +238,7 @@ async def enqueue_payloads(
         if group and (topic != group_topic or len(group) == GROUP_MAX_EVENTS):
             close_group()
         group_topic = topic
-        group.append((key, event_type, uuid.uuid4(), payload))
+        group.append((key, event_type, new_event_id(), payload))
     close_group()
     if rows:
         await connection.copy_records_to_table(
@@ -370,7 +368,7 @@ class OutboxRelay:
                 continue
             partitions = await self._partitions(topic)
             for key, value, headers in messages:
-                partition = _PARTITIONER(key, partitions, partitions)
+                partition = key_partition(key, partitions)
                 batch = open_batches.get((topic, partition))
                 if batch is not None:
                     appended = batch.append(
@@ -499,6 +497,18 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
             f"{row['message_count']}"
         )
 
+    # The row's headers are encoded once, in their order. Each message
+    # replaces the three that differ between events.
+    for name in ("ce_id", "ce_type", "ce_subject"):
+        headers.setdefault(name, "")
+    encoded = [(name, value.encode()) for name, value in headers.items()]
+    names = list(headers)
+    at_id, at_type, at_subject = (
+        names.index("ce_id"),
+        names.index("ce_type"),
+        names.index("ce_subject"),
+    )
+
     messages = []
     for number, line in enumerate(lines, start=1):
         fields = line.split("\t", 3)
@@ -509,16 +519,12 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
             )
         key, event_type, event_id, payload = fields
 
-        headers["ce_id"] = event_id
-        headers["ce_type"] = event_type
-        headers["ce_subject"] = key
-        messages.append(
-            (
-                key.encode(),
-                payload.encode(),
-                [(name, value.encode()) for name, value in headers.items()],
-            )
-        )
+        key_bytes = key.encode()
+        message_headers = encoded.copy()
+        message_headers[at_id] = ("ce_id", event_id.encode())
+        message_headers[at_type] = ("ce_type", event_type.encode())
+        message_headers[at_subject] = ("ce_subject", key_bytes)
+        messages.append((key_bytes, payload.encode(), message_headers))
     return messages
 
 

@@ -33,6 +33,13 @@ class Payload:
     digest: str
     links: tuple[str, ...] = ()
 
+    def __reduce__(self) -> tuple:
+        # Reader workers send back every new or changed payload. Unpickling
+        # with the state methods that ``dataclass`` writes for slots looks the
+        # fields up for each object: 2.8 µs per payload, against 1.0 µs with
+        # this constructor call.
+        return (Payload, (self.id, self.json, self.digest, self.links))
+
     @classmethod
     def of(cls, id_: str, payload: str, links: tuple[str, ...] = ()) -> "Payload":
         """Return the payload with its digest."""

@@ -519,8 +519,8 @@ def _iter_records(
 
     The file is fed to the parser in chunks. After each chunk, the records
     that are complete (those followed by another element) are yielded and
-    detached from their list, so the tree never grows past one chunk of
-    records.
+    detached from the tree, so the tree contains at most one chunk's
+    elements and the record still open.
     """
     parser = ElementTree.XMLParser(target=ElementTree.TreeBuilder())
     # Start events are reported until the root element is seen, then not at
@@ -534,17 +534,22 @@ def _iter_records(
     with _open_xml(path, limits) as stream:
         try:
             while data := stream.read(_CHUNK_BYTES):
+                broken = None
                 try:
                     parser.feed(data)
-                finally:
-                    # A wrong root is reported before an error further on.
-                    if root is None and started:
-                        root = _root(started, root_tag, path)
-                        parser._setevents(started, ())
+                except ElementTree.ParseError as exc:
+                    broken = exc
+                # A wrong root is reported first, then the records read
+                # before broken XML, in the file's order.
+                if root is None and started:
+                    root = _root(started, root_tag, path)
+                    parser._setevents(started, ())
                 if root is not None:
                     for record in _complete_records(root, final=False):
                         _check_texts(record, path)
                         yield record
+                if broken is not None:
+                    raise broken
             parser.close()
         except ElementTree.ParseError as exc:
             line, column = exc.position
@@ -557,6 +562,12 @@ def _iter_records(
             raise ImportFileRejected(
                 path, "archive", f"corrupt zip member: {exc}"
             ) from None
+        except LookupError as exc:
+            raise ImportFileRejected(
+                path,
+                "XML declaration",
+                f"{exc}: export the file again in ISO-8859-15 or UTF-8",
+            ) from None
     # A document that closes without a parse error has a root element.
     assert root is not None
     for record in _complete_records(root, final=True):
@@ -564,8 +575,10 @@ def _iter_records(
         yield record
 
 
-# Bytes fed to the parser at a time.
-_CHUNK_BYTES = 64 * 1024
+# Bytes fed to the parser at a time, as ``iterparse`` reads them. A size
+# limit or a damaged archive is found when its chunk is read, so a smaller
+# chunk reports fewer of them before a record error earlier in the file.
+_CHUNK_BYTES = 16 * 1024
 
 
 def _root(
@@ -586,26 +599,35 @@ def _complete_records(
     root: ElementTree.Element, *, final: bool
 ) -> Iterator[ElementTree.Element]:
     """Yield, in file order, ``root``'s ``PARAMETRES`` and the records of its
-    ``DONNEES`` lists that the parser has finished, detaching each from its
-    parent once the caller has read it. With ``final`` false, the last
-    element of each level may still be open, so it waits for the next call.
+    ``DONNEES`` lists that the parser has finished, then detach every
+    finished element from the tree. With ``final`` false, the last element
+    of each level may still be open, so it waits for the next call.
+
+    Finished elements that are not records (another list, an unknown
+    element under the root) are detached too, so that each call walks at
+    most one chunk's elements, whatever the file contains.
     """
     children = list(root)
+    finished = len(children) if final else len(children) - 1
     for index, child in enumerate(children):
-        complete = final or index < len(children) - 1
+        complete = index < finished
         if child.tag == "PARAMETRES":
             if complete:
                 yield child
-                root.remove(child)
         elif child.tag == "DONNEES":
             lists = list(child)
+            lists_finished = len(lists) if complete else len(lists) - 1
             for list_index, records in enumerate(lists):
                 done = len(records)
-                if not (complete or list_index < len(lists) - 1):
+                if list_index >= lists_finished:
                     done -= 1
                 if done > 0:
                     yield from records[:done]
                     del records[:done]
+            if lists_finished > 0:
+                del child[:lists_finished]
+    if finished > 0:
+        del root[:finished]
 
 
 def _check_texts(record: ElementTree.Element, path: Path) -> None:

@@ -2,6 +2,8 @@
 events' models, byte for byte, so digests and published payloads agree with
 the contract whichever way they are made."""
 
+import pickle
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -84,3 +86,11 @@ def test_responsable_payload_is_event_json(record):
         telephone_portable=record.telephone_portable,
     )
     assert payload.json == event.model_dump_json()
+
+
+@given(PUPILS)
+def test_payload_survives_pickling(record):
+    # Reader workers send payloads to the run's process pickled.
+    payload = eleve_payload(record, "versailles", "siecle", "0999101E")
+
+    assert pickle.loads(pickle.dumps(payload)) == payload

@@ -505,3 +505,24 @@ def test_wrong_root_named_before_broken_xml(tmp_path):
 
     assert error.location == "element BEE_RESPONSABLES"
     assert error.reason == "unexpected root element: expected BEE_ELEVES"
+
+
+def test_record_error_named_before_broken_xml(tmp_path):
+    pupils = eleve("4300001", "9900000001W", prenom="") + eleve(
+        "4300002", "9900000002E"
+    )
+    broken = eleves_xml(pupils=pupils).replace("</STRUCTURES>", "</STRUCTURESX>")
+
+    error = rejection(tmp_path, eleves=broken)
+
+    assert error.location == "element ELEVE ELEVE_ID='4300001'"
+    assert error.reason == "missing or empty PRENOM"
+
+
+def test_unknown_encoding_is_rejected(tmp_path):
+    document = eleves_xml().replace('encoding="ISO-8859-15"', 'encoding="FOO-99"')
+
+    error = rejection(tmp_path, eleves=document)
+
+    assert error.location == "XML declaration"
+    assert "FOO-99" in error.reason

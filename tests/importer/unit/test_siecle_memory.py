@@ -2,7 +2,7 @@ import tracemalloc
 
 from services.importer.siecle import read_siecle_school
 
-from ..factories import responsables_xml, write_siecle
+from ..factories import eleves_xml, responsables_xml, write_siecle
 
 ADRESSE = """
       <ADRESSE ADRESSE_ID="{number}">
@@ -33,3 +33,26 @@ def test_parsing_memory_does_not_grow_with_records(tmp_path):
 
     assert len(export.responsables) == 1
     assert peak < file_size / 10
+
+
+def test_unknown_elements_do_not_stay_in_the_tree(tmp_path):
+    # Elements that are not records, under the root and under DONNEES, are
+    # dropped once finished, like records. Kept, they would be walked again
+    # after each chunk read.
+    unknown = "<X/>" * 500_000
+    document = eleves_xml().replace(
+        "\n  <DONNEES>", f"\n  {unknown}\n  <DONNEES>\n    {unknown}", 1
+    )
+    paths = write_siecle(tmp_path, eleves=document)
+    file_size = paths[0].stat().st_size
+
+    tracemalloc.start()
+    try:
+        export = read_siecle_school(*paths)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    # A chunk of 16 KiB contains 4,096 empty elements, about 600 KB in memory.
+    assert len(export.eleves) == 2
+    assert peak < file_size / 4

@@ -1,0 +1,43 @@
+"""The key partitioning and event ids that the outbox relay and writers use
+in place of aiokafka's and uuid's own."""
+
+import uuid
+
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shared.kafka import key_partition, murmur2, new_event_id
+
+
+@given(st.binary(max_size=100))
+def test_murmur2_matches_aiokafka(data):
+    assert murmur2(data) == aiokafka_murmur2(data)
+
+
+def test_murmur2_of_known_keys():
+    # Every tail length (0 to 3 bytes after the 4-byte words), including an
+    # empty key and bytes over 0x7F.
+    for data in (b"", b"a", b"ab", b"abc", b"abcd", b"9900050000A", b"\xff\x80\x00"):
+        assert murmur2(data) == aiokafka_murmur2(data)
+
+
+@given(st.binary(min_size=1, max_size=40), st.integers(min_value=1, max_value=64))
+def test_key_partition_matches_default_partitioner(key, count):
+    partitions = list(range(count))
+
+    assert key_partition(key, partitions) == DefaultPartitioner()(
+        key, partitions, partitions
+    )
+
+
+def test_new_event_id_is_uuid4_text():
+    ids = [new_event_id() for _ in range(10_000)]
+
+    for text in ids[:100]:
+        value = uuid.UUID(text)
+        assert value.version == 4
+        assert value.variant == uuid.RFC_4122
+        assert str(value) == text
+    assert len(set(ids)) == len(ids)

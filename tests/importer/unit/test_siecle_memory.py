@@ -15,6 +15,18 @@ ADRESSE = """
 ADDRESS_COUNT = 40_000
 
 
+def read_with_peak(paths):
+    """Read a school's files and return the export and the peak of memory
+    that Python allocated meanwhile."""
+    tracemalloc.start()
+    try:
+        export = read_siecle_school(*paths)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return export, peak
+
+
 def test_parsing_memory_does_not_grow_with_records(tmp_path):
     # Records that are not kept (addresses here) must not stay in the tree.
     addresses = "".join(ADRESSE.format(number=n) for n in range(ADDRESS_COUNT))
@@ -24,12 +36,7 @@ def test_parsing_memory_does_not_grow_with_records(tmp_path):
     paths = write_siecle(tmp_path, responsables=document)
     file_size = paths[1].stat().st_size
 
-    tracemalloc.start()
-    try:
-        export = read_siecle_school(*paths)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    export, peak = read_with_peak(paths)
 
     assert len(export.responsables) == 1
     assert peak < file_size / 10
@@ -46,12 +53,7 @@ def test_unknown_elements_do_not_stay_in_the_tree(tmp_path):
     paths = write_siecle(tmp_path, eleves=document)
     file_size = paths[0].stat().st_size
 
-    tracemalloc.start()
-    try:
-        export = read_siecle_school(*paths)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    export, peak = read_with_peak(paths)
 
     # A chunk of 16 KiB contains 4,096 empty elements, about 600 KB in memory.
     assert len(export.eleves) == 2

@@ -344,8 +344,8 @@ def _pupil_key(nom: str, prenom: str, classe: str) -> PupilKey:
     return _cached_name_key(nom), _cached_name_key(prenom), _cached_name_key(classe)
 
 
-# Names and class labels repeat across the rows of an académie, and each
-# is compared once per pupil and once per child of a responsable.
+# Names and class labels repeat across the rows of an académie. Each is
+# compared once per pupil and once per child, and hashed into adults' ids.
 _cached_name_key = functools.lru_cache(maxsize=65_536)(name_key)
 
 

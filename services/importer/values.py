@@ -144,8 +144,13 @@ def texts_pass(values: Sequence[str], max_lengths: Sequence[int] = ()) -> bool:
     False does not mean a value is wrong: the caller checks each value then,
     to name the one that failed.
     """
-    if max_lengths and not all(map(le, map(len, values), max_lengths)):
-        return False
+    if max_lengths:
+        if len(max_lengths) != len(values):
+            raise ValueError(
+                f"{len(max_lengths)} length limits for {len(values)} values"
+            )
+        if not all(map(le, map(len, values), max_lengths)):
+            return False
     # Tab is neither a control character here nor part of a double-encoded
     # pair, so no match can span two values.
     joined = "\t".join(values)

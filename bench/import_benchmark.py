@@ -16,8 +16,9 @@ Each import runs as its own ``python -m services.importer`` process, whose
 peak resident memory is read from ``wait4``. The links service runs as two
 processes, as deployed, each started as the tests start it
 (``LocalStack.start_service``), on the same database and broker; an import
-counts until links has recorded every event the importer published as
-processed (``links.processed_messages``). Times are wall clock.
+counts until the links consumer group has committed the end of both import
+topics, which it does once it has applied their messages. Times are wall
+clock.
 """
 
 import argparse
@@ -34,11 +35,15 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from bench.generate import generate  # noqa: E402
+from services.links.consumers import GROUP_ID as LINKS_GROUP  # noqa: E402
+from shared.contracts import Topic  # noqa: E402
 from shared.devstack.stack import LocalStack  # noqa: E402
 
 BATCH = 10_000
@@ -126,7 +131,7 @@ async def run(
         seconds, max_rss, tree_rss = run_importer(
             env, folder, workdir / f"import{number}.log"
         )
-        await wait_until_applied(url, after_id)
+        await wait_until_applied(url, stack.kafka_bootstrap_servers, after_id)
         applied = time.monotonic() - started
         after = await database_counts(url)
         events = after["events"] - before["events"]
@@ -158,50 +163,63 @@ async def last_outbox_id(url: str) -> int:
         await connection.close()
 
 
-async def wait_until_applied(url: str, after_id: int) -> None:
-    """Wait until the links consumers have recorded as processed every event
-    of the importer's outbox rows after ``after_id``.
+async def wait_until_applied(url: str, bootstrap_servers: str, after_id: int) -> None:
+    """Wait until the importer's outbox rows after ``after_id`` are published
+    and the links consumer group has committed, on both import topics, the
+    offsets that Kafka then gave as their ends.
 
-    The rows are checked in id order, each until all its events are
-    processed, so each check reads the events of one row: a grouped row
-    contains up to a thousand (``shared.outbox``). A check looks up only the
-    events that the previous checks of the row did not find.
+    The links consumers commit a batch's offsets after its transaction, so
+    a committed end means every message was applied. Each message carries a
+    batch of events, and only the relay that made it knows its id. So the
+    wait reads offsets rather than the ids that links recorded.
     """
     deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
     connection = await asyncpg.connect(url)
     try:
-        row_ids = await connection.fetch(
-            "SELECT id FROM importer.outbox WHERE id > $1 ORDER BY id", after_id
-        )
-        for row in row_ids:
-            missing = {
-                event["event_id"]
-                for event in await connection.fetch(
-                    "SELECT event_id FROM importer.outbox_events WHERE id = $1",
-                    row["id"],
-                )
-            }
-            while True:
-                missing -= {
-                    found["event_id"]
-                    for found in await connection.fetch(
-                        "SELECT event_id FROM links.processed_messages"
-                        " WHERE consumer IN ('links.eleves', 'links.responsables')"
-                        " AND event_id = ANY($1::uuid[])",
-                        list(missing),
-                    )
-                }
-                if not missing:
-                    break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"links had not applied the events of outbox row "
-                        f"{row['id']} within {APPLY_TIMEOUT_SECONDS} s; see its "
-                        "log in the stack folder"
-                    )
-                await asyncio.sleep(0.1)
+        while await connection.fetchval(
+            "SELECT count(*) FROM importer.outbox"
+            " WHERE id > $1 AND published_at IS NULL AND failed_at IS NULL",
+            after_id,
+        ):
+            _check_deadline(deadline, "the importer's outbox was not published")
+            await asyncio.sleep(0.1)
     finally:
         await connection.close()
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await consumer.start()
+    await admin.start()
+    try:
+        partitions = [
+            TopicPartition(described["topic"], partition["partition"])
+            for described in await admin.describe_topics(
+                [Topic.RESPONSABLES, Topic.ELEVES]
+            )
+            for partition in described["partitions"]
+        ]
+        if not partitions:
+            raise RuntimeError("Kafka gave no partition of the import topics")
+        ends = await consumer.end_offsets(partitions)
+        while True:
+            committed = await admin.list_consumer_group_offsets(LINKS_GROUP)
+            if all(
+                end == 0 or (tp in committed and committed[tp].offset >= end)
+                for tp, end in ends.items()
+            ):
+                return
+            _check_deadline(deadline, "links had not applied every message")
+            await asyncio.sleep(0.1)
+    finally:
+        await admin.close()
+        await consumer.stop()
+
+
+def _check_deadline(deadline: float, what: str) -> None:
+    if time.monotonic() > deadline:
+        raise RuntimeError(
+            f"{what} within {APPLY_TIMEOUT_SECONDS} s; see the logs in the stack folder"
+        )
 
 
 async def create_database(stack: LocalStack, name: str) -> str:

@@ -1,6 +1,7 @@
 """Reading of the importer's messages by consumers that take the raw Kafka
 message, so that a message that can never be parsed is skipped instead of
-redelivered forever."""
+redelivered forever. Each message carries a batch of events (see
+``shared.contracts.topics``)."""
 
 import uuid
 from dataclasses import dataclass
@@ -15,16 +16,16 @@ from shared.contracts import ImportEvent
 from shared.kafka import CORRELATION_HEADER, event_id_from_headers
 from shared.logging import correlation_id_var
 
-_import_event = TypeAdapter(ImportEvent)
+_import_events = TypeAdapter(list[ImportEvent])
 
 
 @dataclass(frozen=True)
 class ImportMessage:
-    """An import event with its id, its correlation id and a logger bound to
-    where it came from."""
+    """The import events of one message, in their order, with the message's
+    id, its correlation id and a logger bound to where it came from."""
 
     event_id: uuid.UUID
-    event: ImportEvent
+    events: list[ImportEvent]
     correlation_id: str | None
     logger: structlog.stdlib.BoundLogger
     context: dict[str, object]
@@ -39,9 +40,9 @@ class ImportMessage:
 def read_import_message(
     message: KafkaMessage, logger: structlog.stdlib.BoundLogger, **context: str
 ) -> ImportMessage | None:
-    """Bind the message's correlation id and return its event, or log
+    """Bind the message's correlation id and return its events, or log
     ``import_message_rejected`` and return None when it has no valid ``ce_id``
-    or its body is not an import event.
+    or its body is not a JSON array of import events.
 
     NOTE: a rejected message is only in the logs. A dead-letter topic would
     let an operator replay it once the producer is fixed.
@@ -57,7 +58,7 @@ def read_import_message(
 def read_import_record(
     record: ConsumerRecord, logger: structlog.stdlib.BoundLogger, **context: str
 ) -> ImportMessage | None:
-    """Return the event of one record of a batch, as ``read_import_message``
+    """Return the events of one record of a batch, as ``read_import_message``
     does, but bind its correlation id to its logger only: the records of one
     batch may come from several imports."""
     headers = {key: value.decode() for key, value in record.headers}
@@ -83,8 +84,8 @@ def _read(
 
     try:
         event_id = event_id_from_headers(headers)
-        event = _import_event.validate_json(body)
+        events = _import_events.validate_json(body)
     except (ValueError, ValidationError) as exc:
         logger.bind(**context).error("import_message_rejected", error=str(exc))
         return None
-    return ImportMessage(event_id, event, correlation_id, logger, context)
+    return ImportMessage(event_id, events, correlation_id, logger, context)

@@ -15,7 +15,9 @@ row (see the ``000_outbox_grouped`` migration), and the relay publishes each
 as its own Kafka message, keyed, typed and identified as if it had a row of
 its own. A full import writes millions of events: one row each cost more
 than reading the files (the insert, the relay's read and its update). The
-``outbox_events`` view shows one line per event.
+``outbox_events`` view shows one line per event. On a batched topic (see
+``shared.contracts.topics``), the events of one row that share a partition
+are published together as one message instead.
 
 Delivery is at least once: a relay that dies between Kafka's acknowledgement
 and the update re-publishes that batch, with the same ``ce_id`` headers, and
@@ -38,6 +40,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from pydantic import BaseModel
 
+from shared.contracts.topics import BATCH_TYPE, BATCHED_TOPICS
 from shared.kafka import key_partition, new_event_id, typed_cloudevent_headers
 from shared.logging import correlation_id_var, get_logger
 
@@ -47,6 +50,11 @@ logger = get_logger(__name__)
 # The largest Kafka request the producer sends. The broker's default limit
 # for one message (message.max.bytes) is about the same.
 MAX_REQUEST_BYTES = 1_048_576
+
+# The largest value of a message of a batched topic, unless one event alone
+# is larger. Well below the broker's limit, so that a batch and its headers
+# always fit.
+BATCH_MAX_BYTES = 256 * 1024
 
 # Events per grouped row. A row is read, published and marked in one piece.
 GROUP_MAX_EVENTS = 1000
@@ -259,17 +267,21 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.2,
         max_batch_bytes: int = 16_384,
+        batched_topics: frozenset[str] = BATCHED_TOPICS,
     ) -> None:
         """Set up a relay that reads ``batch_size`` events per transaction,
         or one row when its group has more. The producer groups messages of
         one partition in Kafka batches of up to ``max_batch_bytes`` (the
-        aiokafka default unless given)."""
+        aiokafka default unless given). On ``batched_topics``, the events of
+        a row that share a partition go in one message (see
+        ``shared.contracts.topics``)."""
         self._pool = pool
         self._bootstrap_servers = bootstrap_servers
         self._schema = schema
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_batch_bytes = max_batch_bytes
+        self._batched_topics = batched_topics
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task | None = None
         self._stopping = asyncio.Event()
@@ -340,7 +352,7 @@ class OutboxRelay:
     ) -> tuple[list[int], int]:
         """Send the messages of ``rows`` in their order and wait until Kafka
         acknowledged them. Return the ids of the rows sent and how many
-        messages they contained. A row with a message too large for Kafka, or
+        events they contained. A row with a message too large for Kafka, or
         whose lines do not match its ``message_count``, is set aside whole.
 
         Messages are appended to one Kafka batch per partition. On the
@@ -362,11 +374,13 @@ class OutboxRelay:
             except ValueError as exc:
                 await self._set_aside(connection, row["id"], exc)
                 continue
+            partitions = await self._partitions(topic)
+            if topic in self._batched_topics:
+                messages = _batched(messages, partitions)
             too_large = _first_too_large(messages)
             if too_large is not None:
                 await self._set_aside(connection, row["id"], too_large)
                 continue
-            partitions = await self._partitions(topic)
             for key, value, headers in messages:
                 partition = key_partition(key, partitions)
                 batch = open_batches.get((topic, partition))
@@ -383,7 +397,7 @@ class OutboxRelay:
                 # An empty batch accepts its first message whatever its size.
                 batch.append(key=key, value=value, timestamp=None, headers=headers)
             sent_ids.append(row["id"])
-            sent_messages += len(messages)
+            sent_messages += row["message_count"]
         for (topic, partition), batch in open_batches.items():
             deliveries.append(await self._send_batch(batch, topic, partition))
         await asyncio.gather(*deliveries)
@@ -526,6 +540,45 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
         message_headers[at_subject] = ("ce_subject", key_bytes)
         messages.append((key_bytes, payload.encode(), message_headers))
     return messages
+
+
+def _batched(
+    messages: list[tuple[bytes, bytes, list]], partitions: list[int]
+) -> list[tuple[bytes, bytes, list]]:
+    """Return the messages of a batched topic for the events ``messages``.
+
+    Each partition gets one message, in the order of its first event. Its
+    value is the JSON array of its events' payloads, in their order. A
+    partition whose events are longer than ``BATCH_MAX_BYTES`` gets several
+    messages. A batch has its first event's key and headers, with
+    ``ce_type`` set to ``BATCH_TYPE``. So its id is its first event's, the
+    same each time the row is relayed."""
+    batches: list[list[tuple[bytes, bytes, list]]] = []
+    open_batches: dict[int, list[tuple[bytes, bytes, list]]] = {}
+    sizes: dict[int, int] = {}
+    for message in messages:
+        partition = key_partition(message[0], partitions)
+        batch = open_batches.get(partition)
+        # One byte for the comma or bracket that follows each payload.
+        size = len(message[1]) + 1
+        if batch is None or sizes[partition] + size > BATCH_MAX_BYTES:
+            batch = open_batches[partition] = []
+            sizes[partition] = 1
+            batches.append(batch)
+        batch.append(message)
+        sizes[partition] += size
+    return [_batch_message(batch) for batch in batches]
+
+
+def _batch_message(
+    batch: list[tuple[bytes, bytes, list]],
+) -> tuple[bytes, bytes, list]:
+    key, _, headers = batch[0]
+    headers = [
+        (name, BATCH_TYPE.encode() if name == "ce_type" else value)
+        for name, value in headers
+    ]
+    return key, b"[" + b",".join(value for _, value, _ in batch) + b"]", headers
 
 
 def _first_too_large(

@@ -1,6 +1,9 @@
 """Kafka subscribers of the identity service: responsable records and pupils
-from the importer, each of which gets an account with a notice."""
+from the importer, each of which gets an account with a notice. Each message
+carries a batch of events (see ``shared.contracts.topics``), applied in one
+transaction."""
 
+from collections import Counter
 from collections.abc import Callable
 
 import asyncpg
@@ -37,17 +40,20 @@ def register_consumers(broker: KafkaBroker, pool: Callable[[], asyncpg.Pool]) ->
         read = read_import_message(message, logger)
         if read is None:
             return
-        event, log = read.event, read.log
-        if not isinstance(event, ResponsableImported):
-            return
 
+        outcomes: Counter[str] = Counter()
         async with pool().acquire() as connection, connection.transaction():
             if not await first_delivery(
                 connection, consumer=CONSUMER, event_id=read.event_id
             ):
                 return
-            created = await accounts.provision_account(connection, event)
-        log.info("account_provisioned" if created else "account_refreshed")
+            for event in read.events:
+                if isinstance(event, ResponsableImported):
+                    created = await accounts.provision_account(connection, event)
+                    outcomes[
+                        "account_provisioned" if created else "account_refreshed"
+                    ] += 1
+        _log_outcomes(read.log, outcomes)
 
     @broker.subscriber(
         Topic.ELEVES,
@@ -62,23 +68,35 @@ def register_consumers(broker: KafkaBroker, pool: Callable[[], asyncpg.Pool]) ->
         read = read_import_message(message, logger, consumer=PUPIL_CONSUMER)
         if read is None:
             return
-        event, log = read.event, read.log
-        if not isinstance(event, EleveImported | EleveRemoved):
-            return
 
+        outcomes: Counter[str] = Counter()
         async with pool().acquire() as connection, connection.transaction():
             if not await first_delivery(
                 connection, consumer=PUPIL_CONSUMER, event_id=read.event_id
             ):
-                log.debug("import_message_already_applied")
+                read.log.debug("import_message_already_applied")
                 return
-            if isinstance(event, EleveRemoved):
-                marked = await pupils.mark_pupil_removed(connection, event)
-            else:
-                created = await pupils.provision_pupil_account(connection, event)
-        if isinstance(event, EleveRemoved):
-            log.info("pupil_school_removed" if marked else "pupil_removal_ignored")
-        else:
-            log.info(
-                "pupil_account_provisioned" if created else "pupil_account_refreshed"
-            )
+            for event in read.events:
+                if isinstance(event, EleveRemoved):
+                    marked = await pupils.mark_pupil_removed(connection, event)
+                    outcome = (
+                        "pupil_school_removed" if marked else "pupil_removal_ignored"
+                    )
+                elif isinstance(event, EleveImported):
+                    created = await pupils.provision_pupil_account(connection, event)
+                    outcome = (
+                        "pupil_account_provisioned"
+                        if created
+                        else "pupil_account_refreshed"
+                    )
+                else:
+                    continue
+                outcomes[outcome] += 1
+        _log_outcomes(read.log, outcomes)
+
+
+def _log_outcomes(log, outcomes: Counter[str]) -> None:
+    # One line per outcome with its count: a message carries hundreds of
+    # events, and the logs name no person.
+    for outcome, count in sorted(outcomes.items()):
+        log.info(outcome, events=count)

@@ -1,6 +1,7 @@
 """Kafka subscribers of the links service: the importer's pupils and
 responsables.
 
+Each message carries a batch of events (see ``shared.contracts.topics``).
 Messages come in batches of up to ``BATCH_SIZE``, each batch applied in one
 transaction with the record of its messages' ids (see ``shared.inbox``), so
 that a full import of an académie costs a few statements per batch rather
@@ -17,8 +18,8 @@ from faststream.kafka import KafkaBroker, KafkaMessage
 from faststream.middlewares import AckPolicy
 
 from services.links import handlers
-from shared.consuming import ImportMessage, read_import_record
-from shared.contracts import Topic
+from shared.consuming import read_import_record
+from shared.contracts import ImportEvent, Topic
 from shared.contracts.events import (
     EleveImported,
     ResponsableImported,
@@ -30,10 +31,9 @@ from shared.logging import correlation_id_var, get_logger
 logger = get_logger(__name__)
 
 GROUP_ID = "links"
-# Each batch waits for its offset commit before the next is fetched. On the
-# development machine, 280,000 messages took 37 s in batches of 200, 29 s in
-# batches of 1,000 and 28 s in batches of 2,000.
-BATCH_SIZE = 1000
+# Messages per batch, each of up to a thousand events. Each batch waits for
+# its offset commit before the next is fetched.
+BATCH_SIZE = 20
 # How long a subscriber waits for a first message before it polls again.
 BATCH_TIMEOUT_MS = 200
 
@@ -95,8 +95,8 @@ async def apply_import_records(
     pool: asyncpg.Pool, records: Sequence[ConsumerRecord], consumer: str
 ) -> None:
     """Apply the import events of ``records`` in their order and in one
-    transaction. Those that ``consumer`` already applied are skipped, and so
-    are those that cannot be read (logged as ``import_message_rejected``)."""
+    transaction. Records that ``consumer`` already applied are skipped, and
+    so are those that cannot be read (logged as ``import_message_rejected``)."""
     messages = [
         read
         for record in records
@@ -126,14 +126,17 @@ async def apply_import_records(
                 applied.append(message)
             else:
                 message.log.debug("import_message_already_applied")
-        for group in _groups(applied):
-            correlation_id_var.set(group[0].correlation_id)
-            await _apply_group(connection, [message.event for message in group])
-    # Each line costs about as much as applying its message, even when the
-    # level drops it, so the loop runs only when INFO is shown.
+        events = [
+            (event, message.correlation_id)
+            for message in applied
+            for event in message.events
+        ]
+        for group in _groups(events):
+            correlation_id_var.set(group[0][1])
+            await _apply_group(connection, [event for event, _ in group])
     if logging.getLogger(__name__).isEnabledFor(logging.INFO):
         for message in applied:
-            message.log.info("import_message_applied", event_type=message.event.type)
+            message.log.info("import_message_applied", events=len(message.events))
 
 
 async def _apply_group(connection: asyncpg.Connection, events: list) -> None:
@@ -146,10 +149,13 @@ async def _apply_group(connection: asyncpg.Connection, events: list) -> None:
         await handlers.apply_eleve_removed(connection, event)
 
 
-def _groups(messages: list[ImportMessage]) -> Iterator[list[ImportMessage]]:
-    """Split ``messages`` into runs of one event type and one correlation id
-    in which each key appears once, keeping their order, so that each run can
-    be applied with a few statements and events of one key stay in order.
+def _groups(
+    events: list[tuple[ImportEvent, str | None]],
+) -> Iterator[list[tuple[ImportEvent, str | None]]]:
+    """Split ``(event, correlation id)`` pairs into runs of one event type
+    and one correlation id in which each key appears once, keeping their
+    order. Each run can then be applied with a few statements, and events of
+    one key stay in order.
 
     NOTE: each run locks its pupils in id order, but a batch split into
     several runs does not, so it may deadlock with a decision on the same
@@ -157,17 +163,15 @@ def _groups(messages: list[ImportMessage]) -> Iterator[list[ImportMessage]]:
     again, a decision request fails. Locking every pupil of the batch first
     would lift this.
     """
-    for _, run in groupby(
-        messages, key=lambda message: (type(message.event), message.correlation_id)
-    ):
-        group: list[ImportMessage] = []
+    for _, run in groupby(events, key=lambda pair: (type(pair[0]), pair[1])):
+        group: list[tuple[ImportEvent, str | None]] = []
         keys: set[str] = set()
-        for message in run:
-            key = _key(message.event)
+        for pair in run:
+            key = _key(pair[0])
             if key in keys:
                 yield group
                 group, keys = [], set()
-            group.append(message)
+            group.append(pair)
             keys.add(key)
         yield group
 

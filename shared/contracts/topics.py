@@ -7,12 +7,24 @@ from enum import StrEnum
 class Topic(StrEnum):
     """Topics, each with the key that orders its messages."""
 
-    # Key: responsable_id. Published by the importer.
-    RESPONSABLES = "educonnect.import.responsables.v1"
-    # Key: eleve_id. Published by the importer; carries the pupil's links.
-    ELEVES = "educonnect.import.eleves.v1"
+    # Key: responsable_id. Published by the importer, in batches.
+    RESPONSABLES = "educonnect.import.responsables.v2"
+    # Key: eleve_id. Published by the importer, in batches; each pupil's
+    # event carries the pupil's links.
+    ELEVES = "educonnect.import.eleves.v2"
     # Key: eleve_id, so that every change to one pupil's links stays in order.
     LINKS = "educonnect.links.v1"
     # Key: account_id. Published by identity; carries one-time codes and reset
     # links, so access to it is restricted and its retention short.
     IDENTITY_MESSAGES = "educonnect.identity.messages.v1"
+
+
+# Topics whose message value is a JSON array of events rather than one event.
+# The events of a message all have keys of the message's partition. So one
+# key's events still follow each other on one partition. The message's own
+# key is its first event's. A first import of an académie publishes millions
+# of events: one message each cost the subscribers more than applying them.
+BATCHED_TOPICS = frozenset({Topic.RESPONSABLES, Topic.ELEVES})
+
+# The ``ce_type`` of a message of a batched topic.
+BATCH_TYPE = "import.batch"

@@ -15,8 +15,9 @@ from services.identity.notices import pending_notices, pending_pupil_notices
 from services.identity.passwords import check_provisional_password
 from shared.contracts import Topic
 from shared.contracts.events import EleveImported, EleveRemoved
+from shared.contracts.topics import BATCH_TYPE
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
-from shared.kafka import cloudevent_headers
+from shared.kafka import typed_cloudevent_headers
 
 pytestmark = [pytest.mark.integration]
 
@@ -240,18 +241,21 @@ async def broker(pool, local_stack):
         yield test_broker
 
 
-async def publish(broker, event, event_id: uuid.UUID) -> None:
-    headers = cloudevent_headers(
-        event,
+async def publish(broker, events, event_id: uuid.UUID) -> None:
+    """Publish a batch of ``events``, or one event alone, as the importer's
+    relay would."""
+    batch = events if isinstance(events, list) else [events]
+    headers = typed_cloudevent_headers(
+        BATCH_TYPE,
         source="educonnect/importer",
-        subject=event.eleve_id,
+        subject=batch[0].eleve_id,
         correlation_id="test-correlation",
         event_id=event_id,
     )
     await broker.publish(
-        event.model_dump_json().encode(),
+        ("[" + ",".join(event.model_dump_json() for event in batch) + "]").encode(),
         Topic.ELEVES,
-        key=event.eleve_id.encode(),
+        key=batch[0].eleve_id.encode(),
         headers=headers,
     )
 
@@ -265,6 +269,23 @@ async def test_consumer_provisions_then_marks_removed(pool, broker):
     await publish(broker, removed(), uuid.uuid4())
 
     assert (await school(pool, "9900000015Z")).removed is True
+
+
+async def test_consumer_applies_every_pupil_of_a_batch_in_order(pool, broker):
+    await publish(
+        broker,
+        [
+            imported(),
+            imported(eleve_id="9900000016A", prenom="Inès"),
+            removed(),
+        ],
+        uuid.uuid4(),
+    )
+
+    assert (await school(pool, "9900000015Z")).removed is True
+    assert (await school(pool, "9900000016A")).removed is False
+    count = await pool.fetchval("SELECT count(*) FROM accounts WHERE kind = 'eleve'")
+    assert count == 2
 
 
 async def test_consumer_applies_a_redelivered_pupil_once(pool, broker):

@@ -24,14 +24,17 @@ from aiokafka import AIOKafkaProducer
 
 from shared.contracts import EleveImported, Topic
 from shared.contracts.events import EleveLink
+from shared.contracts.topics import BATCH_TYPE
 from shared.devstack.paths import REPO_ROOT
 from shared.devstack.stack import LocalStack
-from shared.kafka import cloudevent_headers
+from shared.kafka import key_partition, typed_cloudevent_headers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 SAMPLES = REPO_ROOT.parent / "shared" / "samples"
 PUPILS = 6000
+# Pupils per message: small, so that a rebalance happens while messages flow.
+EVENTS_PER_MESSAGE = 5
 RESPONSABLES_PER_PUPIL = 2
 WAIT_SECONDS = 180
 
@@ -102,33 +105,45 @@ def pupil_event(run: str, number: int) -> EleveImported:
 async def publish_pupils(
     bootstrap_servers: str, events: list[EleveImported]
 ) -> list[uuid.UUID]:
-    """Publish the events as the importer's relay would; return their ids."""
+    """Publish the events as the importer's relay would, in batches of
+    ``EVENTS_PER_MESSAGE`` events of one partition; return the batches' ids."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
     await producer.start()
     try:
+        partitions = sorted(await producer.partitions_for(Topic.ELEVES))
+        by_partition: dict[int, list[EleveImported]] = {}
+        for event in events:
+            partition = key_partition(event.eleve_id.encode(), partitions)
+            by_partition.setdefault(partition, []).append(event)
         correlation_id = uuid.uuid4().hex
         deliveries = []
-        event_ids = []
-        for event in events:
-            headers = cloudevent_headers(
-                event,
-                source="tests",
-                subject=event.eleve_id,
-                correlation_id=correlation_id,
-            )
-            event_ids.append(uuid.UUID(headers["ce_id"]))
-            deliveries.append(
-                await producer.send(
-                    Topic.ELEVES,
-                    value=event.model_dump_json().encode(),
-                    key=event.eleve_id.encode(),
-                    headers=[(name, value.encode()) for name, value in headers.items()],
+        batch_ids = []
+        for partition, partition_events in by_partition.items():
+            for start in range(0, len(partition_events), EVENTS_PER_MESSAGE):
+                batch = partition_events[start : start + EVENTS_PER_MESSAGE]
+                headers = typed_cloudevent_headers(
+                    BATCH_TYPE,
+                    source="tests",
+                    subject=batch[0].eleve_id,
+                    correlation_id=correlation_id,
                 )
-            )
+                batch_ids.append(uuid.UUID(headers["ce_id"]))
+                value = "[" + ",".join(event.model_dump_json() for event in batch) + "]"
+                deliveries.append(
+                    await producer.send(
+                        Topic.ELEVES,
+                        value=value.encode(),
+                        key=batch[0].eleve_id.encode(),
+                        partition=partition,
+                        headers=[
+                            (name, text.encode()) for name, text in headers.items()
+                        ],
+                    )
+                )
         await asyncio.gather(*deliveries)
     finally:
         await producer.stop()
-    return event_ids
+    return batch_ids
 
 
 async def fetch(database_url: str, query: str, *args) -> list[asyncpg.Record]:

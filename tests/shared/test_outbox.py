@@ -9,8 +9,10 @@ from aiokafka import AIOKafkaConsumer
 
 from shared.contracts import Topic
 from shared.contracts.events import ResponsableRemoved
+from shared.contracts.topics import BATCH_TYPE
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
-from shared.outbox import OutboxRelay, enqueue, enqueue_payloads
+from shared.kafka import key_partition
+from shared.outbox import BATCH_MAX_BYTES, OutboxRelay, enqueue, enqueue_payloads
 
 pytestmark = pytest.mark.integration
 
@@ -233,6 +235,72 @@ async def test_grouped_events_published_one_message_each(
             assert [n for k, n in received if k == key] == [
                 n for k, n in sent if k == key
             ]
+
+
+async def test_batched_topic_gets_one_message_per_partition_of_a_row(
+    fresh_database_url, local_stack
+):
+    # 1,500 events of 40 keys, one in ten of 30,000 characters, so that a
+    # partition's events of one row exceed BATCH_MAX_BYTES.
+    topic = f"outbox-batched-{uuid.uuid4().hex}"
+    local_stack.kafka.create_topics([topic], partitions=3)
+    schema = "outbox_batched"
+    pool = await migrated_pool(fresh_database_url, schema)
+    events = [
+        (
+            topic,
+            f"key-{number % 40}",
+            "type.a",
+            json.dumps(
+                {"n": number, "text": "x" * (30_000 if number % 10 == 0 else 5)}
+            ),
+        )
+        for number in range(1_500)
+    ]
+    options = {"batch_size": 1_000, "batched_topics": frozenset({topic})}
+    servers = local_stack.kafka_bootstrap_servers
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            await enqueue_payloads(connection, events, source="tests")
+        keys = {
+            row["event_id"]: row["key"]
+            for row in await pool.fetch("SELECT event_id, key FROM outbox_events")
+        }
+        await relay_all(pool, servers, schema, **options)
+        # Published again, as by a relay that died before marking its rows.
+        await pool.execute("UPDATE outbox SET published_at = NULL")
+        await relay_all(pool, servers, schema, **options)
+        records = await consume_all(servers, topic, 10**6, timeout_ms=3_000)
+    finally:
+        await pool.close()
+
+    streams: dict[int, list] = {}
+    for record in sorted(records, key=lambda record: (record.partition, record.offset)):
+        streams.setdefault(record.partition, []).append(record)
+    received = []
+    for partition, stream in streams.items():
+        half = len(stream) // 2
+        # The second relay sent the same batches, with the same ids.
+        assert [(record.value, record.headers) for record in stream[:half]] == [
+            (record.value, record.headers) for record in stream[half:]
+        ]
+        for record in stream[:half]:
+            headers = {name: value.decode() for name, value in record.headers}
+            batch = json.loads(record.value)
+            assert headers["ce_type"] == BATCH_TYPE
+            assert keys[uuid.UUID(headers["ce_id"])] == record.key.decode()
+            assert len(record.value) <= BATCH_MAX_BYTES or len(batch) == 1
+            assert {
+                key_partition(f"key-{event['n'] % 40}".encode(), [0, 1, 2])
+                for event in batch
+            } == {partition}
+            received.extend(event["n"] for event in batch)
+    assert len(streams) == 3
+    assert len(records) < 2 * len(events) / 10
+    assert max(len(record.value) for record in records) > BATCH_MAX_BYTES * 3 / 4
+    # Every event once, each key's in the order they were written.
+    for key in range(40):
+        assert [n for n in received if n % 40 == key] == list(range(key, 1_500, 40))
 
 
 async def test_oversize_grouped_event_set_aside_alone(fresh_database_url, local_stack):

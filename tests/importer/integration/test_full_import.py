@@ -12,12 +12,15 @@ from pathlib import Path
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from services.importer.__main__ import EXIT_OK, EXIT_REJECTED, run_import
 from services.importer.onde import read_onde_school
 from services.importer.settings import ImporterSettings
 from shared.contracts import Topic
+from shared.contracts.topics import BATCH_TYPE
+from shared.kafka import key_partition
 
 from ..factories import (
     eleve,
@@ -337,30 +340,63 @@ async def test_pupil_moving_between_schools_keeps_responsable(settings, tmp_path
     ]
 
 
-async def test_published_events_reach_kafka(settings, local_stack):
-    await run(settings, [SAMPLES / "siecle" / "week1" / "0999102F"])
-    expected = {str(row["event_id"]) for row in await outbox(settings)}
-    consumer = AIOKafkaConsumer(
-        Topic.RESPONSABLES,
-        Topic.ELEVES,
-        bootstrap_servers=local_stack.kafka_bootstrap_servers,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    seen: set[str] = set()
+async def test_published_events_reach_kafka_in_batches(settings, local_stack):
+    servers = local_stack.kafka_bootstrap_servers
+    admin = AIOKafkaAdminClient(bootstrap_servers=servers)
+    await admin.start()
     try:
+        described = await admin.describe_topics([Topic.RESPONSABLES, Topic.ELEVES])
+    finally:
+        await admin.close()
+    partitions = {
+        topic["topic"]: sorted(p["partition"] for p in topic["partitions"])
+        for topic in described
+    }
+    consumer = AIOKafkaConsumer(bootstrap_servers=servers, enable_auto_commit=False)
+    await consumer.start()
+    messages = []
+    try:
+        # Other tests publish on the same topics: read from their ends.
+        consumer.assign(
+            [TopicPartition(t, p) for t, numbers in partitions.items() for p in numbers]
+        )
+        await consumer.seek_to_end()
+        for assigned in consumer.assignment():
+            await consumer.position(assigned)
+
+        await run(settings, [SAMPLES / "siecle" / "week1" / "0999102F"])
+        rows = await outbox(settings)
         async with asyncio.timeout(60):
-            while not expected <= seen:
+            while sum(len(json.loads(m.value)) for m in messages) < len(rows):
                 batch = await consumer.getmany(timeout_ms=1000)
-                for messages in batch.values():
-                    for message in messages:
-                        headers = dict(message.headers)
-                        seen.add(headers.get("ce_id", b"").decode())
+                for records in batch.values():
+                    messages.extend(records)
     finally:
         await consumer.stop()
+    expected = {
+        topic: [(row["key"], row["payload"]) for row in rows if row["topic"] == topic]
+        for topic in (Topic.RESPONSABLES, Topic.ELEVES)
+    }
 
-    assert expected <= seen
+    received: dict[str, list] = {topic: [] for topic in expected}
+    for message in messages:
+        headers = dict(message.headers)
+        events = json.loads(message.value)
+        keys = [
+            event.get("eleve_id") or event.get("responsable_id") for event in events
+        ]
+        assert headers["ce_type"] == BATCH_TYPE.encode()
+        assert message.key == keys[0].encode()
+        assert {
+            key_partition(key.encode(), partitions[message.topic]) for key in keys
+        } == {message.partition}
+        received[message.topic].extend(zip(keys, events, strict=True))
+    assert len(messages) < len(rows)
+    for topic, events in expected.items():
+        # Each key's events in the order of the outbox, whichever partition.
+        assert sorted(received[topic], key=lambda pair: pair[0]) == sorted(
+            events, key=lambda pair: pair[0]
+        )
 
 
 async def run_command_line(settings: ImporterSettings, *arguments: str):

@@ -1,5 +1,6 @@
 """Batches of the importer's messages applied by the links consumers: each
-message once, in order, with the same result as one message at a time."""
+message once, its events in order, with the same result as one event at a
+time."""
 
 import uuid
 
@@ -11,24 +12,32 @@ from services.links import handlers
 from services.links.consumers import apply_import_records
 from shared.contracts import Topic
 from shared.contracts.events import EleveRemoved
-from shared.kafka import cloudevent_headers
+from shared.contracts.topics import BATCH_TYPE
+from shared.kafka import typed_cloudevent_headers
 
 from ..factories import apply, eleve, outbox_types, responsable, states
 
 pytestmark = pytest.mark.integration
 
 
-def record(event: BaseModel, offset: int, *, event_id: uuid.UUID | None = None):
-    """Return the Kafka record the importer's relay would publish."""
-    key = getattr(event, "eleve_id", None) or event.responsable_id
-    headers = cloudevent_headers(
-        event,
+def record(
+    events: BaseModel | list[BaseModel],
+    offset: int,
+    *,
+    event_id: uuid.UUID | None = None,
+):
+    """Return the Kafka record the importer's relay would publish for a batch
+    of ``events``, or for one event alone."""
+    batch = events if isinstance(events, list) else [events]
+    key = getattr(batch[0], "eleve_id", None) or batch[0].responsable_id
+    headers = typed_cloudevent_headers(
+        BATCH_TYPE,
         source="tests",
         subject=key,
         correlation_id="batch-test",
         event_id=event_id or uuid.uuid4(),
     )
-    value = event.model_dump_json().encode()
+    value = ("[" + ",".join(event.model_dump_json() for event in batch) + "]").encode()
     return ConsumerRecord(
         topic=Topic.ELEVES,
         partition=0,
@@ -99,15 +108,55 @@ async def test_repeated_message_is_applied_once(pool):
     assert processed == 1
 
 
-async def test_unreadable_record_is_skipped(pool):
+@pytest.mark.parametrize(
+    "value",
+    [
+        b"{not json",
+        # One event that is not in an array: the format of the v1 topics.
+        eleve("siecle:1").model_dump_json().encode(),
+        # An array with one valid event and one that is not an import event.
+        b"[" + eleve("siecle:1").model_dump_json().encode() + b', {"type": "x"}]',
+    ],
+)
+async def test_unreadable_record_is_skipped(pool, value):
     broken = record(eleve("siecle:1"), 0)
-    broken = ConsumerRecord(**{**broken.__dict__, "value": b"{not json"})
+    broken = ConsumerRecord(**{**broken.__dict__, "value": value})
 
     await apply_import_records(
         pool, [broken, record(eleve("siecle:2"), 1)], "links.eleves"
     )
 
     assert await states(pool) == {"siecle:2": "proposed"}
+    assert await pool.fetchval("SELECT count(*) FROM processed_messages") == 1
+
+
+async def test_events_of_one_message_apply_in_order(pool):
+    message = record(
+        [
+            eleve("siecle:1", "siecle:2"),
+            eleve("siecle:1"),
+            eleve("siecle:3", eleve_id="9900000003Y", prenom="Noé"),
+        ],
+        0,
+    )
+
+    await apply_import_records(pool, [message], "links.eleves")
+    await apply_import_records(pool, [message], "links.eleves")
+
+    assert await states(pool) == {"siecle:1": "proposed", "siecle:3": "proposed"}
+    events = await pool.fetch(
+        "SELECT key, type FROM outbox_events ORDER BY id, position"
+    )
+    assert [
+        row["type"] for row in events if row["key"] == eleve("siecle:1").eleve_id
+    ] == [
+        "link.proposed",
+        "link.proposed",
+        "link.removed",
+    ]
+    assert [row["type"] for row in events if row["key"] == "9900000003Y"] == [
+        "link.proposed"
+    ]
 
 
 async def test_batch_equals_one_by_one(pool):
@@ -132,16 +181,19 @@ async def test_batch_equals_one_by_one(pool):
     for event in events:
         await apply(pool, apply_one[event.type], event)
     one_at_a_time = await tables(pool)
-    await pool.execute(
-        "TRUNCATE eleves, links, responsables, removed_links, outbox,"
-        " processed_messages"
-    )
-
-    await apply_import_records(
-        pool,
-        [record(event, offset) for offset, event in enumerate(events)],
-        "links.eleves",
-    )
-
-    assert await tables(pool) == one_at_a_time
     assert len(one_at_a_time[1]) == 3
+
+    # One event per message, three per message, all in one message.
+    for size in (1, 3, len(events)):
+        await pool.execute(
+            "TRUNCATE eleves, links, responsables, removed_links, outbox,"
+            " processed_messages"
+        )
+        messages = [
+            record(events[start : start + size], offset)
+            for offset, start in enumerate(range(0, len(events), size))
+        ]
+
+        await apply_import_records(pool, messages, "links.eleves")
+
+        assert await tables(pool) == one_at_a_time, f"{size} events per message"

@@ -366,7 +366,7 @@ class OutboxRelay:
         open_batches: dict[tuple[str, int], BatchBuilder] = {}
         deliveries = []
         sent_ids = []
-        sent_messages = 0
+        sent_events = 0
         for row in rows:
             topic = row["topic"]
             try:
@@ -397,11 +397,11 @@ class OutboxRelay:
                 # An empty batch accepts its first message whatever its size.
                 batch.append(key=key, value=value, timestamp=None, headers=headers)
             sent_ids.append(row["id"])
-            sent_messages += row["message_count"]
+            sent_events += row["message_count"]
         for (topic, partition), batch in open_batches.items():
             deliveries.append(await self._send_batch(batch, topic, partition))
         await asyncio.gather(*deliveries)
-        return sent_ids, sent_messages
+        return sent_ids, sent_events
 
     async def _send_batch(
         self, batch: BatchBuilder, topic: str, partition: int

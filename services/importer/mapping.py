@@ -12,14 +12,9 @@ events' models check, and upper-cased INE and UAI as the models do.
 
 import hashlib
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 
 from services.importer.records import EleveRecord, ResponsableRecord
-
-
-def _json(value: str | None) -> str:
-    # A JSON string as pydantic writes it: non-ASCII characters as they are.
-    return "null" if value is None else encode_basestring(value)
+from shared.contracts.json_text import json_string as _json
 
 
 @dataclass(frozen=True, slots=True)

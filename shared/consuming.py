@@ -12,11 +12,11 @@ from aiokafka import ConsumerRecord
 from faststream.kafka import KafkaMessage
 from pydantic import TypeAdapter, ValidationError
 
-from shared.contracts import ImportEvent
+from shared.contracts import ImportBatch, ImportEvent
 from shared.kafka import CORRELATION_HEADER, event_id_from_headers
 from shared.logging import correlation_id_var
 
-_import_events = TypeAdapter(list[ImportEvent])
+_import_batch = TypeAdapter(ImportBatch)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,12 @@ def read_import_record(
     """Return the events of one record of a batch, as ``read_import_message``
     does, but bind its correlation id to its logger only: the records of one
     batch may come from several imports."""
-    headers = {key: value.decode() for key, value in record.headers}
+    # A header that is not UTF-8, or has no value, reads as text all the
+    # same: a ``ce_id`` made unreadable this way rejects the record below.
+    headers = {
+        key: "" if value is None else value.decode(errors="replace")
+        for key, value in record.headers
+    }
     return _read(headers, record.value or b"", record, logger, context)
 
 
@@ -84,7 +89,7 @@ def _read(
 
     try:
         event_id = event_id_from_headers(headers)
-        events = _import_events.validate_json(body)
+        events = _import_batch.validate_json(body)
     except (ValueError, ValidationError) as exc:
         logger.bind(**context).error("import_message_rejected", error=str(exc))
         return None

@@ -3,6 +3,7 @@
 import re
 import unicodedata
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -21,6 +22,27 @@ def identifiant_base(prenom: str, nom: str) -> str:
         return re.sub(r"[^a-z]", "", plain.lower())
 
     return f"{letters(prenom)[:1] or 'x'}.{letters(nom)[:20] or 'x'}"
+
+
+async def lock_identifiant_bases(
+    connection: asyncpg.Connection, bases: Sequence[str]
+) -> None:
+    """Take, until the transaction ends, the lock that ``free_identifiant``
+    takes for each stem of ``bases``, in the order of the locks' keys.
+
+    A transaction that provisions many accounts would otherwise take its
+    stems' locks in the order of its events. Two such transactions with
+    common names then each wait for a stem the other holds, and PostgreSQL
+    aborts one of them. Taken in one order, the second waits for the first.
+    """
+    keys = await connection.fetch(
+        "SELECT DISTINCT hashtext(base) AS key FROM unnest($1::text[]) AS base"
+        " ORDER BY key",
+        list(bases),
+    )
+    await connection.executemany(
+        "SELECT pg_advisory_xact_lock($1::bigint)", [(row["key"],) for row in keys]
+    )
 
 
 async def free_identifiant(connection: asyncpg.Connection, base: str) -> str:

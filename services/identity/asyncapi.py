@@ -13,7 +13,7 @@ from faststream.specification import AsyncAPI
 from pydantic import TypeAdapter
 
 from services.identity.consumers import register_consumers
-from shared.contracts import ImportEvent
+from shared.contracts import ImportBatch
 from shared.documents import describe_raw_payloads, render_json, write_or_check
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi" / "identity.json"
@@ -43,7 +43,7 @@ def build_document() -> dict[str, Any]:
         .to_specification()
         .to_json()
     )
-    describe_raw_payloads(document, "ImportEvent", TypeAdapter(ImportEvent))
+    describe_raw_payloads(document, "ImportBatch", TypeAdapter(ImportBatch))
     return document
 
 

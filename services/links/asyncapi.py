@@ -13,7 +13,7 @@ from pydantic import TypeAdapter
 
 from services.links.consumers import register_consumers
 from services.links.publishers import register_publishers
-from shared.contracts import ImportEvent
+from shared.contracts import ImportBatch
 from shared.documents import describe_raw_payloads, render_json, write_or_check
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "docs" / "asyncapi" / "links.json"
@@ -41,7 +41,7 @@ def build_document() -> dict[str, Any]:
         schema_version="3.0.0",
     ).to_specification()
     document = json.loads(specification.to_json())
-    describe_raw_payloads(document, "ImportEvent", TypeAdapter(ImportEvent))
+    describe_raw_payloads(document, "ImportBatch", TypeAdapter(ImportBatch))
     return document
 
 

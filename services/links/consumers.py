@@ -77,7 +77,19 @@ def register_consumers(
             # The handler's docstring would become the topic's description
             # in the AsyncAPI document: ``apply_import_records`` has it.
             async def handle(message: KafkaMessage) -> None:
-                await apply_import_records(pool(), message.raw_message, name)
+                try:
+                    await apply_import_records(pool(), message.raw_message, name)
+                except Exception as exc:
+                    # The broker does not log it: log it here, then let the
+                    # subscriber deliver the batch again.
+                    logger.error(
+                        "import_batch_failed",
+                        consumer=name,
+                        records=len(message.raw_message),
+                        error=repr(exc),
+                        remedy="delivered again; check the database if it repeats",
+                    )
+                    raise
 
             handle.__name__ = name.replace(".", "_")
             return handle

@@ -4,6 +4,7 @@ the CloudEvents-style headers every message carries."""
 from shared.contracts.events import (
     EleveImported,
     EleveRemoved,
+    ImportBatch,
     ImportEvent,
     LinkConfirmed,
     LinkEvent,
@@ -19,6 +20,7 @@ from shared.contracts.topics import Topic
 __all__ = [
     "EleveImported",
     "EleveRemoved",
+    "ImportBatch",
     "ImportEvent",
     "LinkConfirmed",
     "LinkEvent",

@@ -99,6 +99,10 @@ ImportEvent = Annotated[
     Field(discriminator="type"),
 ]
 
+# The value of one message of an import topic: its events, in the order to
+# apply them (see ``shared.contracts.topics.BATCHED_TOPICS``).
+ImportBatch = Annotated[list[ImportEvent], Field(min_length=1)]
+
 
 class LinkedEleve(BaseModel):
     """Pupil details the diffusion teams need to find the pupil in their source."""

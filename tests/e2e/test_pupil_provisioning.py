@@ -1,6 +1,7 @@
 """Pupil accounts as the importer's pupils create, refresh and remove them,
 and the pupils' notices, against a real PostgreSQL."""
 
+import asyncio
 import uuid
 from datetime import date
 from pathlib import Path
@@ -10,11 +11,15 @@ import pytest
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from services.identity import pupils
-from services.identity.consumers import register_consumers
+from services.identity.consumers import (
+    provision_pupils,
+    provision_responsables,
+    register_consumers,
+)
 from services.identity.notices import pending_notices, pending_pupil_notices
 from services.identity.passwords import check_provisional_password
 from shared.contracts import Topic
-from shared.contracts.events import EleveImported, EleveRemoved
+from shared.contracts.events import EleveImported, EleveRemoved, ResponsableImported
 from shared.contracts.topics import BATCH_TYPE
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.kafka import typed_cloudevent_headers
@@ -297,3 +302,59 @@ async def test_consumer_applies_a_redelivered_pupil_once(pool, broker):
     assert (await school(pool, "9900000015Z")).classe == "CM2 A"
     count = await pool.fetchval("SELECT count(*) FROM accounts WHERE kind = 'eleve'")
     assert count == 1
+
+
+# Family names shared by the two batches below, which give the same stems.
+SHARED_NAMES = ["MARTIN", "BERNARD", "DUBOIS", "THOMAS", "ROBERT", "PETIT"]
+
+
+def responsable(responsable_id: str, nom: str) -> ResponsableImported:
+    return ResponsableImported(
+        academie="versailles",
+        responsable_id=responsable_id,
+        source="siecle",
+        civilite="MME",
+        nom=nom,
+        prenom="Anne",
+    )
+
+
+async def test_batches_sharing_names_in_opposite_orders_both_apply(pool):
+    # Each batch takes the stems in its own order: without one order for the
+    # locks, each transaction waits for a stem the other holds.
+    first = [responsable(f"siecle:a{n}", nom) for n, nom in enumerate(SHARED_NAMES)]
+    second = [
+        responsable(f"siecle:b{n}", nom) for n, nom in enumerate(reversed(SHARED_NAMES))
+    ]
+
+    async def apply_batch(events):
+        async with pool.acquire() as connection, connection.transaction():
+            return await provision_responsables(connection, events)
+
+    outcomes = await asyncio.gather(apply_batch(first), apply_batch(second))
+
+    assert [outcome["account_provisioned"] for outcome in outcomes] == [6, 6]
+    identifiants = await pool.fetch(
+        "SELECT identifiant FROM accounts WHERE kind = 'responsable'"
+    )
+    assert sorted(row["identifiant"] for row in identifiants) == sorted(
+        f"a.{nom.lower()}{number}" for nom in SHARED_NAMES for number in (1, 2)
+    )
+
+
+async def test_pupil_batches_sharing_names_both_apply(pool):
+    def pupil(eleve_id: str, nom: str) -> EleveImported:
+        return imported(eleve_id=eleve_id, nom=nom, prenom="Anne")
+
+    first = [pupil(f"99000001{n:02d}A", nom) for n, nom in enumerate(SHARED_NAMES)]
+    second = [
+        pupil(f"99000002{n:02d}A", nom) for n, nom in enumerate(reversed(SHARED_NAMES))
+    ]
+
+    async def apply_batch(events):
+        async with pool.acquire() as connection, connection.transaction():
+            return await provision_pupils(connection, events)
+
+    outcomes = await asyncio.gather(apply_batch(first), apply_batch(second))
+
+    assert [outcome["pupil_account_provisioned"] for outcome in outcomes] == [6, 6]

@@ -116,6 +116,7 @@ async def test_repeated_message_is_applied_once(pool):
         eleve("siecle:1").model_dump_json().encode(),
         # An array with one valid event and one that is not an import event.
         b"[" + eleve("siecle:1").model_dump_json().encode() + b', {"type": "x"}]',
+        b"[]",
     ],
 )
 async def test_unreadable_record_is_skipped(pool, value):
@@ -197,3 +198,18 @@ async def test_batch_equals_one_by_one(pool):
         await apply_import_records(pool, messages, "links.eleves")
 
         assert await tables(pool) == one_at_a_time, f"{size} events per message"
+
+
+@pytest.mark.parametrize("ce_id", [b"\xff\xfe", None])
+async def test_record_with_unreadable_id_is_skipped(pool, ce_id):
+    broken = record(eleve("siecle:1"), 0)
+    headers = [
+        (name, ce_id if name == "ce_id" else value) for name, value in broken.headers
+    ]
+    broken = ConsumerRecord(**{**broken.__dict__, "headers": headers})
+
+    await apply_import_records(
+        pool, [broken, record(eleve("siecle:2"), 1)], "links.eleves"
+    )
+
+    assert await states(pool) == {"siecle:2": "proposed"}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
 from faststream.kafka import KafkaBroker, TestKafkaBroker
 
 from services.identity import pupils
@@ -358,3 +359,25 @@ async def test_pupil_batches_sharing_names_both_apply(pool):
     outcomes = await asyncio.gather(apply_batch(first), apply_batch(second))
 
     assert [outcome["pupil_account_provisioned"] for outcome in outcomes] == [6, 6]
+
+
+class _UnreachablePool:
+    """A pool whose database cannot be reached."""
+
+    def acquire(self):
+        raise OSError("connection refused")
+
+
+async def test_failed_batch_is_logged_then_raised(local_stack):
+    broker = KafkaBroker(local_stack.kafka_bootstrap_servers, logger=None)
+    register_consumers(broker, _UnreachablePool)
+
+    with structlog.testing.capture_logs() as logs:
+        async with TestKafkaBroker(broker) as test_broker:
+            with pytest.raises(OSError):
+                await publish(test_broker, [imported(), removed()], uuid.uuid4())
+
+    failures = [entry for entry in logs if entry["event"] == "import_message_failed"]
+    assert len(failures) == 1
+    assert failures[0]["events"] == 2
+    assert "connection refused" in failures[0]["error"]

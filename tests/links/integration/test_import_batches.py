@@ -5,11 +5,13 @@ time."""
 import uuid
 
 import pytest
+import structlog
 from aiokafka import ConsumerRecord
+from faststream.kafka import KafkaBroker, TestKafkaBroker
 from pydantic import BaseModel
 
 from services.links import handlers
-from services.links.consumers import apply_import_records
+from services.links.consumers import apply_import_records, register_consumers
 from shared.contracts import Topic
 from shared.contracts.events import EleveRemoved
 from shared.contracts.topics import BATCH_TYPE
@@ -213,3 +215,31 @@ async def test_record_with_unreadable_id_is_skipped(pool, ce_id):
     )
 
     assert await states(pool) == {"siecle:2": "proposed"}
+
+
+class _UnreachablePool:
+    """A pool whose database cannot be reached."""
+
+    def acquire(self):
+        raise OSError("connection refused")
+
+
+async def test_failed_batch_is_logged_then_raised(local_stack):
+    broker = KafkaBroker(local_stack.kafka_bootstrap_servers, logger=None)
+    register_consumers(broker, _UnreachablePool)
+    message = record([eleve("siecle:1"), eleve("siecle:2")], 0)
+
+    with structlog.testing.capture_logs() as logs:
+        async with TestKafkaBroker(broker) as test_broker:
+            with pytest.raises(OSError):
+                await test_broker.publish(
+                    message.value,
+                    Topic.ELEVES,
+                    key=message.key,
+                    headers={name: value.decode() for name, value in message.headers},
+                )
+
+    failures = [entry for entry in logs if entry["event"] == "import_batch_failed"]
+    assert len(failures) == 1
+    assert failures[0]["consumer"] == "links.eleves"
+    assert "connection refused" in failures[0]["error"]

@@ -5,6 +5,7 @@ import asyncio
 import uuid
 from datetime import date
 from pathlib import Path
+from unittest.mock import Mock
 
 import asyncpg
 import pytest
@@ -320,6 +321,17 @@ def responsable(responsable_id: str, nom: str) -> ResponsableImported:
     )
 
 
+async def apply_concurrently(pool, provision, *batches) -> list:
+    """Apply each batch with ``provision`` in a transaction of its own, all
+    at the same time; return their outcomes."""
+
+    async def apply_batch(events):
+        async with pool.acquire() as connection, connection.transaction():
+            return await provision(connection, events)
+
+    return await asyncio.gather(*map(apply_batch, batches))
+
+
 async def test_batches_sharing_names_in_opposite_orders_both_apply(pool):
     # Each batch takes the stems in its own order: without one order for the
     # locks, each transaction waits for a stem the other holds.
@@ -328,11 +340,7 @@ async def test_batches_sharing_names_in_opposite_orders_both_apply(pool):
         responsable(f"siecle:b{n}", nom) for n, nom in enumerate(reversed(SHARED_NAMES))
     ]
 
-    async def apply_batch(events):
-        async with pool.acquire() as connection, connection.transaction():
-            return await provision_responsables(connection, events)
-
-    outcomes = await asyncio.gather(apply_batch(first), apply_batch(second))
+    outcomes = await apply_concurrently(pool, provision_responsables, first, second)
 
     assert [outcome["account_provisioned"] for outcome in outcomes] == [6, 6]
     identifiants = await pool.fetch(
@@ -344,33 +352,23 @@ async def test_batches_sharing_names_in_opposite_orders_both_apply(pool):
 
 
 async def test_pupil_batches_sharing_names_both_apply(pool):
-    def pupil(eleve_id: str, nom: str) -> EleveImported:
-        return imported(eleve_id=eleve_id, nom=nom, prenom="Anne")
+    first, second = (
+        [
+            imported(eleve_id=f"9900000{batch}{n:02d}A", nom=nom, prenom="Anne")
+            for n, nom in enumerate(names)
+        ]
+        for batch, names in ((1, SHARED_NAMES), (2, reversed(SHARED_NAMES)))
+    )
 
-    first = [pupil(f"99000001{n:02d}A", nom) for n, nom in enumerate(SHARED_NAMES)]
-    second = [
-        pupil(f"99000002{n:02d}A", nom) for n, nom in enumerate(reversed(SHARED_NAMES))
-    ]
-
-    async def apply_batch(events):
-        async with pool.acquire() as connection, connection.transaction():
-            return await provision_pupils(connection, events)
-
-    outcomes = await asyncio.gather(apply_batch(first), apply_batch(second))
+    outcomes = await apply_concurrently(pool, provision_pupils, first, second)
 
     assert [outcome["pupil_account_provisioned"] for outcome in outcomes] == [6, 6]
 
 
-class _UnreachablePool:
-    """A pool whose database cannot be reached."""
-
-    def acquire(self):
-        raise OSError("connection refused")
-
-
 async def test_failed_batch_is_logged_then_raised(local_stack):
     broker = KafkaBroker(local_stack.kafka_bootstrap_servers, logger=None)
-    register_consumers(broker, _UnreachablePool)
+    unreachable = Mock(acquire=Mock(side_effect=OSError("connection refused")))
+    register_consumers(broker, lambda: unreachable)
 
     with structlog.testing.capture_logs() as logs:
         async with TestKafkaBroker(broker) as test_broker:

@@ -3,6 +3,7 @@ message once, its events in order, with the same result as one event at a
 time."""
 
 import uuid
+from unittest.mock import Mock
 
 import pytest
 import structlog
@@ -217,16 +218,10 @@ async def test_record_with_unreadable_id_is_skipped(pool, ce_id):
     assert await states(pool) == {"siecle:2": "proposed"}
 
 
-class _UnreachablePool:
-    """A pool whose database cannot be reached."""
-
-    def acquire(self):
-        raise OSError("connection refused")
-
-
 async def test_failed_batch_is_logged_then_raised(local_stack):
     broker = KafkaBroker(local_stack.kafka_bootstrap_servers, logger=None)
-    register_consumers(broker, _UnreachablePool)
+    unreachable = Mock(acquire=Mock(side_effect=OSError("connection refused")))
+    register_consumers(broker, lambda: unreachable)
     message = record([eleve("siecle:1"), eleve("siecle:2")], 0)
 
     with structlog.testing.capture_logs() as logs:

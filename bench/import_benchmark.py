@@ -166,11 +166,11 @@ async def last_outbox_id(url: str) -> int:
 async def wait_until_applied(url: str, bootstrap_servers: str, after_id: int) -> None:
     """Wait until the importer's outbox rows after ``after_id`` are published
     and the links consumer group has committed, on both import topics, the
-    offsets that Kafka then gave as their ends.
+    end offsets that Kafka gives at that moment.
 
     The links consumers commit a batch's offsets after its transaction, so
     a committed end means every message was applied. Each message carries a
-    batch of events, and only the relay that made it knows its id. So the
+    batch of events whose id the relay makes when it publishes it. So the
     wait reads offsets rather than the ids that links recorded.
     """
     deadline = time.monotonic() + APPLY_TIMEOUT_SECONDS
@@ -199,26 +199,31 @@ async def wait_until_applied(url: str, bootstrap_servers: str, after_id: int) ->
             for partition in described["partitions"]
         ]
         if not partitions:
-            raise RuntimeError("Kafka gave no partition of the import topics")
+            raise RuntimeError(
+                "no partition found for the import topics: check that the stack"
+                " created them"
+            )
         ends = await consumer.end_offsets(partitions)
         while True:
             committed = await admin.list_consumer_group_offsets(LINKS_GROUP)
             if all(
-                end == 0 or (tp in committed and committed[tp].offset >= end)
-                for tp, end in ends.items()
+                end == 0
+                or (partition in committed and committed[partition].offset >= end)
+                for partition, end in ends.items()
             ):
                 return
-            _check_deadline(deadline, "links had not applied every message")
+            _check_deadline(deadline, "links did not apply every message")
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
         await consumer.stop()
 
 
-def _check_deadline(deadline: float, what: str) -> None:
+def _check_deadline(deadline: float, failure: str) -> None:
     if time.monotonic() > deadline:
         raise RuntimeError(
-            f"{what} within {APPLY_TIMEOUT_SECONDS} s; see the logs in the stack folder"
+            f"{failure} within {APPLY_TIMEOUT_SECONDS} s: see the logs in the stack"
+            " folder"
         )
 
 

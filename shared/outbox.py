@@ -552,7 +552,11 @@ def _batched(
     partition whose events are longer than ``BATCH_MAX_BYTES`` gets several
     messages. A batch has its first event's key and headers, with
     ``ce_type`` set to ``BATCH_TYPE``. So its id is its first event's, the
-    same each time the row is relayed."""
+    same each time the row is relayed.
+
+    NOTE: the batches depend on the topic's number of partitions. A row
+    relayed again after that number changed gives other batches with other
+    ids, and consumers apply those events a second time."""
     batches: list[list[tuple[bytes, bytes, list]]] = []
     open_batches: dict[int, list[tuple[bytes, bytes, list]]] = {}
     sizes: dict[int, int] = {}

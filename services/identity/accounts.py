@@ -34,6 +34,9 @@ async def lock_identifiant_bases(
     stems' locks in the order of its events. Two such transactions with
     common names then each wait for a stem the other holds, and PostgreSQL
     aborts one of them. Taken in one order, the second waits for the first.
+
+    NOTE: in a first import most batches share common names, so identity
+    replicas mostly wait for each other; their throughput is not measured.
     """
     keys = await connection.fetch(
         "SELECT DISTINCT hashtext(base) AS key FROM unnest($1::text[]) AS base"

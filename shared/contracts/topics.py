@@ -9,7 +9,7 @@ class Topic(StrEnum):
 
     # Key: responsable_id. Published by the importer, in batches.
     RESPONSABLES = "educonnect.import.responsables.v2"
-    # Key: eleve_id. Published by the importer, in batches; each pupil's
+    # Key: eleve_id. Published by the importer, in batches. Each pupil's
     # event carries the pupil's links.
     ELEVES = "educonnect.import.eleves.v2"
     # Key: eleve_id, so that every change to one pupil's links stays in order.

@@ -278,7 +278,7 @@ async def test_consumer_provisions_then_marks_removed(pool, broker):
     assert (await school(pool, "9900000015Z")).removed is True
 
 
-async def test_consumer_applies_every_pupil_of_a_batch_in_order(pool, broker):
+async def test_batch_pupils_apply_in_order(pool, broker):
     await publish(
         broker,
         [

@@ -237,9 +237,7 @@ async def test_grouped_events_published_one_message_each(
             ]
 
 
-async def test_batched_topic_gets_one_message_per_partition_of_a_row(
-    fresh_database_url, local_stack
-):
+async def test_batched_topic_message_per_partition(fresh_database_url, local_stack):
     # 1,500 events of 40 keys, one in ten of 30,000 characters, so that a
     # partition's events of one row exceed BATCH_MAX_BYTES.
     topic = f"outbox-batched-{uuid.uuid4().hex}"

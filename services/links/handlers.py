@@ -160,37 +160,45 @@ async def apply_eleves_imported(
     await repository.upsert_eleves(connection, events)
     now = datetime.now(UTC)
 
-    pupils = [(event.eleve_id, event.source) for event in events]
-    existing: dict[str, dict[str, asyncpg.Record]] = {}
-    for row in await repository.links_of_eleves(connection, pupils):
-        existing.setdefault(row["eleve_id"], {})[row["responsable_id"]] = row
+    links_by_eleve: dict[str, dict[str, asyncpg.Record]] = {}
+    for row in await repository.links_of_eleves(
+        connection, [event.eleve_id for event in events]
+    ):
+        links_by_eleve.setdefault(row["eleve_id"], {})[row["responsable_id"]] = row
 
-    new_links: list[repository.NewLink] = []
+    proposed: list[repository.NewLink] = []
+    # Pairs that another source brought first: they keep their states and
+    # now follow the source that enrols the pupil.
+    taken_over: list[repository.NewLink] = []
     removed: list[asyncpg.Record] = []
     for event in events:
         expected = {link.responsable_id: link for link in event.responsables}
-        rows = existing.get(event.eleve_id, {})
-        new_links.extend(
-            repository.NewLink(
-                link_id=link_id_for(event.eleve_id, responsable_id),
+        rows = links_by_eleve.get(event.eleve_id, {})
+        for responsable_id, link in expected.items():
+            row = rows.get(responsable_id)
+            if row is not None and row["source"] == event.source:
+                continue
+            new_link = repository.NewLink(
+                link_id=(
+                    link_id_for(event.eleve_id, responsable_id)
+                    if row is None
+                    else row["link_id"]
+                ),
                 eleve_id=event.eleve_id,
                 responsable_id=responsable_id,
                 academie=event.academie,
                 source=event.source,
                 code_parente=link.code_parente,
             )
-            for responsable_id, link in expected.items()
-            if responsable_id not in rows
+            (proposed if row is None else taken_over).append(new_link)
+        removed.extend(
+            row
+            for responsable_id, row in rows.items()
+            if row["source"] == event.source and responsable_id not in expected
         )
-        removed.extend(row for rid, row in rows.items() if rid not in expected)
 
-    inserted = await repository.insert_links(connection, new_links)
-    # Another source brought these pairs first: they keep their states and
-    # now follow the source that enrols the pupil.
-    await repository.update_links_source(
-        connection, [link for link in new_links if link.link_id not in inserted]
-    )
-    proposed = [link for link in new_links if link.link_id in inserted]
+    await repository.insert_links(connection, proposed)
+    await repository.update_links_source(connection, taken_over)
     occurred_at = _DATETIME.dump_json(now).decode()
     await enqueue_payloads(
         connection,

@@ -144,6 +144,8 @@ class ScopeChanges:
     # Responsables whose digest in the scope's snapshot changes: those
     # published, and those whose payload another scope already published.
     responsables_read: tuple[Payload, ...] = ()
+    # Ids of those of ``responsables_read`` that the scope's snapshot has.
+    responsables_reread: frozenset[str] = frozenset()
     responsables_left: tuple[str, ...] = ()
     responsables_removed: tuple[str, ...] = ()
     eleves_added: tuple[Payload, ...] = ()
@@ -235,6 +237,11 @@ def compute_changes(
         responsables_added=tuple(added),
         responsables_changed=tuple(changed),
         responsables_read=comparison.responsables,
+        responsables_reread=frozenset(
+            payload.id
+            for payload in comparison.responsables
+            if payload.id in snapshot.responsables
+        ),
         responsables_left=comparison.responsables_left,
         responsables_removed=tuple(
             id_ for id_ in comparison.responsables_left if id_ not in held_elsewhere

@@ -1,10 +1,11 @@
 """Snapshot tables of the ``importer`` schema (see migrations/001_snapshots.sql)."""
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import asyncpg
 
 from services.importer.changes import Scope, ScopeChanges, Snapshot
+from services.importer.mapping import Payload
 
 
 async def lock_source(
@@ -89,36 +90,52 @@ async def held_by_other_scopes(
 
 # Every write of a scope's new state, in one statement per school that
 # changed. The parts touch disjoint rows, so it does not matter that they
-# all see the state from before the statement.
+# all see the state from before the statement. Rows new to a table are
+# inserted without ``ON CONFLICT``: the caller read the scope's snapshot and
+# the published digests under the source's lock, so it knows they are new,
+# and a first import then spares a speculative insertion per row.
 _SAVE_SNAPSHOT = """
-WITH eleves_saved AS (
+WITH eleves_added AS (
     INSERT INTO snapshot_eleves
         (academie, source, uai, eleve_id, digest, responsable_ids)
     SELECT $1, $2, $3, id, digest, string_to_array(links, ' ')
     FROM unnest($4::text[], $5::text[], $6::text[]) AS t(id, digest, links)
+), eleves_changed AS (
+    INSERT INTO snapshot_eleves
+        (academie, source, uai, eleve_id, digest, responsable_ids)
+    SELECT $1, $2, $3, id, digest, string_to_array(links, ' ')
+    FROM unnest($7::text[], $8::text[], $9::text[]) AS t(id, digest, links)
     ON CONFLICT (academie, source, uai, eleve_id) DO UPDATE
     SET digest = excluded.digest, responsable_ids = excluded.responsable_ids
 ), eleves_deleted AS (
     DELETE FROM snapshot_eleves
-    WHERE academie = $1 AND source = $2 AND uai = $3 AND eleve_id = ANY($7::text[])
-), responsables_saved AS (
+    WHERE academie = $1 AND source = $2 AND uai = $3
+    AND eleve_id = ANY($10::text[])
+), responsables_added AS (
     INSERT INTO snapshot_responsables (academie, source, uai, responsable_id, digest)
     SELECT $1, $2, $3, id, digest
-    FROM unnest($8::text[], $9::text[]) AS t(id, digest)
+    FROM unnest($11::text[], $12::text[]) AS t(id, digest)
+), responsables_changed AS (
+    INSERT INTO snapshot_responsables (academie, source, uai, responsable_id, digest)
+    SELECT $1, $2, $3, id, digest
+    FROM unnest($13::text[], $14::text[]) AS t(id, digest)
     ON CONFLICT (academie, source, uai, responsable_id)
     DO UPDATE SET digest = excluded.digest
 ), responsables_deleted AS (
     DELETE FROM snapshot_responsables
     WHERE academie = $1 AND source = $2 AND uai = $3
-    AND responsable_id = ANY($10::text[])
-), published_saved AS (
+    AND responsable_id = ANY($15::text[])
+), published_added AS (
     INSERT INTO published_responsables (academie, source, responsable_id, digest)
-    SELECT $1, $2, id, digest FROM unnest($11::text[], $12::text[]) AS t(id, digest)
+    SELECT $1, $2, id, digest FROM unnest($16::text[], $17::text[]) AS t(id, digest)
+), published_changed AS (
+    INSERT INTO published_responsables (academie, source, responsable_id, digest)
+    SELECT $1, $2, id, digest FROM unnest($18::text[], $19::text[]) AS t(id, digest)
     ON CONFLICT (academie, source, responsable_id)
     DO UPDATE SET digest = excluded.digest
 )
 DELETE FROM published_responsables
-WHERE academie = $1 AND source = $2 AND responsable_id = ANY($13::text[])
+WHERE academie = $1 AND source = $2 AND responsable_id = ANY($20::text[])
 """
 
 
@@ -128,28 +145,49 @@ async def save_snapshot(connection: asyncpg.Connection, changes: ScopeChanges) -
     changes have no responsable that left and remove only the pupils the
     delta names as left (see ``compare_export``)."""
     scope = changes.scope
-    # A pupil's digest covers its links, so only added and changed pupils
-    # have new links to store.
-    eleves = (*changes.eleves_added, *changes.eleves_changed)
     read = changes.responsables_read
-    left = changes.responsables_left
-    published = (*changes.responsables_added, *changes.responsables_changed)
-    removed = changes.responsables_removed
-    if not (eleves or changes.eleves_removed or read or left or published or removed):
+    if not (
+        changes.eleves_added
+        or changes.eleves_changed
+        or changes.eleves_removed
+        or read
+        or changes.responsables_left
+        or changes.responsables_added
+        or changes.responsables_changed
+        or changes.responsables_removed
+    ):
         return
+    reread = changes.responsables_reread
+    read_new = [payload for payload in read if payload.id not in reread]
+    read_again = [payload for payload in read if payload.id in reread]
     await connection.execute(
         _SAVE_SNAPSHOT,
         scope.academie,
         scope.source,
         scope.uai,
-        [payload.id for payload in eleves],
-        [payload.digest for payload in eleves],
-        [" ".join(payload.links) for payload in eleves],
+        # A pupil's digest covers its links, so only added and changed
+        # pupils have new links to store.
+        *_eleve_columns(changes.eleves_added),
+        *_eleve_columns(changes.eleves_changed),
         list(changes.eleves_removed),
-        [payload.id for payload in read],
-        [payload.digest for payload in read],
-        list(left),
-        [payload.id for payload in published],
-        [payload.digest for payload in published],
-        list(removed),
+        *_digest_columns(read_new),
+        *_digest_columns(read_again),
+        list(changes.responsables_left),
+        *_digest_columns(changes.responsables_added),
+        *_digest_columns(changes.responsables_changed),
+        list(changes.responsables_removed),
     )
+
+
+def _eleve_columns(payloads: Sequence[Payload]) -> tuple[list, list, list]:
+    return (
+        [payload.id for payload in payloads],
+        [payload.digest for payload in payloads],
+        [" ".join(payload.links) for payload in payloads],
+    )
+
+
+def _digest_columns(payloads: Sequence[Payload]) -> tuple[list, list]:
+    return [payload.id for payload in payloads], [
+        payload.digest for payload in payloads
+    ]

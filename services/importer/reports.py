@@ -1,5 +1,7 @@
 """Import reports: one ``imports`` row per run of the importer and its detail
-lines in ``import_report_lines`` (see migrations/002_imports.sql).
+lines in ``import_report_chunks``, read one row per line from the view
+``import_report_lines`` (see migrations/002_imports.sql and
+004_report_chunks.sql).
 
 Lines are written on their own connection, outside the import's transaction,
 so that a run that is held, rolled back as a dry run, or rejected still
@@ -151,9 +153,11 @@ async def record_files(
 class ReportWriter:
     """Appends detail lines to one import's report, numbering them.
 
-    Lines are kept until more than ``buffer_lines`` wait, then written with
-    one COPY; ``flush`` writes those still waiting. The default writes every
-    call's lines at once.
+    Consecutive lines of one action, entity, source and school are stored
+    as one chunk (see migrations/004_report_chunks.sql). Lines are kept
+    until more than ``buffer_lines`` wait, then written with one COPY;
+    ``flush`` writes those still waiting. The default writes every call's
+    lines at once.
     """
 
     def __init__(
@@ -163,44 +167,58 @@ class ReportWriter:
         self.import_id = import_id
         self.count = 0
         self.buffer_lines = buffer_lines
-        self._waiting: list[tuple] = []
+        self._waiting = 0
+        # Chunk records: import id, first line, action, entity, source, uai,
+        # then the lists of ids and reasons that grow with each line.
+        self._chunks: list[tuple] = []
 
     async def write(self, lines: Iterable[ReportLine]) -> None:
         """Append ``lines``; write them when more than ``buffer_lines`` wait."""
-        records = self._waiting
+        chunks = self._chunks
+        chunk = chunks[-1] if chunks else None
+        count = self.count
         for line in lines:
-            self.count += 1
-            records.append(
-                (
+            count += 1
+            if chunk is None or (
+                chunk[2] != line.action
+                or chunk[3] != line.entity
+                or chunk[4] != line.source
+                or chunk[5] != line.uai
+            ):
+                chunk = (
                     self.import_id,
-                    self.count,
+                    count,
                     line.action,
                     line.entity,
                     line.source,
                     line.uai,
-                    line.entity_id,
-                    line.reason,
+                    [],
+                    [],
                 )
-            )
-        if len(records) > self.buffer_lines:
+                chunks.append(chunk)
+            chunk[6].append(line.entity_id)
+            chunk[7].append(line.reason)
+        self._waiting += count - self.count
+        self.count = count
+        if self._waiting > self.buffer_lines:
             await self.flush()
 
     async def flush(self) -> None:
         """Write the lines that wait, with one COPY."""
-        records, self._waiting = self._waiting, []
-        if records:
+        chunks, self._chunks, self._waiting = self._chunks, [], 0
+        if chunks:
             await self.connection.copy_records_to_table(
-                "import_report_lines",
-                records=records,
+                "import_report_chunks",
+                records=chunks,
                 columns=(
                     "import_id",
-                    "line_number",
+                    "first_line",
                     "action",
                     "entity",
                     "source",
                     "uai",
-                    "entity_id",
-                    "reason",
+                    "entity_ids",
+                    "reasons",
                 ),
             )
 
@@ -209,8 +227,9 @@ class ReportWriter:
         the line would have done."""
         await self.flush()
         await self.connection.execute(
-            "UPDATE import_report_lines"
-            " SET reason = 'would be ' || action || ': ' || reason, action = 'held'"
+            "UPDATE import_report_chunks SET action = 'held', reasons = ARRAY("
+            "  SELECT 'would be ' || action || ': ' || reason"
+            "  FROM unnest(reasons) WITH ORDINALITY AS line (reason, n) ORDER BY n)"
             " WHERE import_id = $1",
             self.import_id,
         )
@@ -227,8 +246,9 @@ async def finish_import(
     """Store the end of a run with totals counted from its lines, and return
     those totals."""
     rows = await connection.fetch(
-        "SELECT entity, action, count(*) AS n FROM import_report_lines"
-        " WHERE import_id = $1 GROUP BY entity, action ORDER BY entity, action",
+        "SELECT entity, action, sum(cardinality(entity_ids))::bigint AS n"
+        " FROM import_report_chunks WHERE import_id = $1"
+        " GROUP BY entity, action ORDER BY entity, action",
         import_id,
     )
     totals: dict[str, dict[str, int]] = {}
@@ -258,7 +278,7 @@ async def reject_import(
         line = ReportLine("rejected", "file", "-", str(error))
     # Lines of the schools imported before the rejected file were rolled back.
     await connection.execute(
-        "DELETE FROM import_report_lines WHERE import_id = $1", import_id
+        "DELETE FROM import_report_chunks WHERE import_id = $1", import_id
     )
     await ReportWriter(connection, import_id).write([line])
     await finish_import(connection, import_id, "rejected", reason=str(error))

@@ -16,6 +16,7 @@ from services.identity.admin_scope import (
 from services.identity.app import SCHEMA, create_app
 from services.identity.notices import pending_notices, pending_pupil_notices
 from services.identity.settings import Settings
+from shared.collector import tune_garbage_collector
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.logging import configure_logging
 from shared.observability import load_settings_or_exit
@@ -98,6 +99,7 @@ def main() -> None:
     if arguments.command == "notices":
         asyncio.run(_print_notices(settings, arguments.limit, arguments.responsable))
         return
+    tune_garbage_collector()
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,

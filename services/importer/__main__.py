@@ -40,6 +40,7 @@ from services.importer.runs import (
     run_import,
 )
 from services.importer.settings import ImporterSettings
+from shared.collector import tune_garbage_collector
 from shared.logging import configure_logging, correlation_id_var, new_correlation_id
 
 __all__ = [
@@ -142,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
 
     configure_logging("importer", settings.log_level)
+    tune_garbage_collector()
     correlation_id_var.set(new_correlation_id())
     progress = sys.stderr if sys.stderr.isatty() else None
     if args.command == "import":

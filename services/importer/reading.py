@@ -25,6 +25,7 @@ from services.importer.changes import (
     compare_export,
 )
 from services.importer.sources import SchoolFolder
+from shared.collector import tune_garbage_collector
 
 # Runs with less than this many bytes of files are read in process. Starting
 # a worker took about 0.2 s on the development machine, and reading 8 MB of
@@ -117,7 +118,9 @@ async def read_schools(
             yield snapshot, read_and_compare(school, academie, snapshot.digests, full)
         return
 
-    pool = ProcessPoolExecutor(workers, mp_context=_worker_context())
+    pool = ProcessPoolExecutor(
+        workers, mp_context=_worker_context(), initializer=tune_garbage_collector
+    )
     pending: deque[tuple[SchoolFolder, Snapshot, Future[ExportComparison]]] = deque()
 
     async def submit(school: SchoolFolder) -> None:

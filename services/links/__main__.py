@@ -12,6 +12,7 @@ import uvicorn
 from services.links import handlers
 from services.links.app import SCHEMA, create_app
 from services.links.settings import Settings
+from shared.collector import tune_garbage_collector
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.logging import configure_logging, get_logger
 from shared.observability import load_settings_or_exit
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{confirmed} links confirmed for {len(responsable_ids)} responsables")
         return 0
 
+    tune_garbage_collector()
     uvicorn.run(
         create_app(settings),
         host=settings.http_host,

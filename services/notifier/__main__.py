@@ -32,6 +32,7 @@ from services.notifier.parked import (
 )
 from services.notifier.scheduler import CaseScheduler
 from services.notifier.settings import Settings
+from shared.collector import tune_garbage_collector
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.logging import configure_logging
 from shared.observability import load_settings_or_exit
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         apply_migrations(settings.database_url, SCHEMA, SHARED_MIGRATIONS, MIGRATIONS)
     )
     if arguments.command is None:
+        tune_garbage_collector()
         uvicorn.run(
             create_app(settings),
             host=settings.http_host,

@@ -20,7 +20,7 @@ from services.importer.changes import (
     responsable_removed,
 )
 from services.importer.reading import read_schools
-from services.importer.reports import Kind, ReportLine, ReportWriter, change_lines
+from services.importer.reports import Kind, ReportLine, ReportWriter
 from services.importer.snapshot import (
     held_by_other_scopes,
     load_published,
@@ -96,7 +96,7 @@ async def import_school(
     await save_snapshot(connection, changes)
     outbox.extend(changes.outbox_events())
     if report is not None:
-        await report.write(change_lines(changes, snapshot.eleve_links))
+        await report.write_changes(changes, snapshot.eleve_links)
 
     logger.info(
         "school_imported",

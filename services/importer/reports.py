@@ -58,35 +58,48 @@ class Report:
     lines: tuple[ReportLine, ...]
 
 
-def change_lines(changes: ScopeChanges, previous_links: dict) -> Iterator[ReportLine]:
-    """Yield the report lines of one scope's changes, in outbox order.
+# Reasons of the pupils added, by number of links: a first import reports
+# every pupil, and most have one or two links.
+_ELEVE_ADDED = [f"new in the export, {count} links" for count in range(8)]
+
+
+def change_chunks(
+    changes: ScopeChanges, previous_links: dict
+) -> Iterator[tuple[str, str, list[str], list[str]]]:
+    """Yield the report lines of one scope's changes, in outbox order, as
+    ``(action, entity, ids, reasons)`` runs of one action and entity.
 
     ``previous_links`` maps a pupil id to the responsable ids of its links
     before the import, so that a changed pupil's line shows whether
     its links changed.
     """
-    scope = changes.scope
-    where = {"source": scope.source, "uai": scope.uai}
-    for payload in changes.responsables_added:
-        yield ReportLine(
-            "added", "responsable", payload.id, "new in the export", **where
-        )
-    for payload in changes.responsables_changed:
-        yield ReportLine(
-            "changed",
-            "responsable",
-            payload.id,
-            "name, civilité or contact differs from the last published",
-            **where,
-        )
-    for payload in changes.eleves_added:
-        yield ReportLine(
-            "added",
-            "eleve",
-            payload.id,
-            f"new in the export, {len(payload.links)} links",
-            **where,
-        )
+    added = changes.responsables_added
+    yield (
+        "added",
+        "responsable",
+        [p.id for p in added],
+        ["new in the export"] * len(added),
+    )
+    changed = changes.responsables_changed
+    yield (
+        "changed",
+        "responsable",
+        [payload.id for payload in changed],
+        ["name, civilité or contact differs from the last published"] * len(changed),
+    )
+    added = changes.eleves_added
+    yield (
+        "added",
+        "eleve",
+        [payload.id for payload in added],
+        [
+            _ELEVE_ADDED[count]
+            if (count := len(payload.links)) < len(_ELEVE_ADDED)
+            else f"new in the export, {count} links"
+            for payload in added
+        ],
+    )
+    reasons = []
     for payload in changes.eleves_changed:
         before = previous_links.get(payload.id, frozenset())
         after = frozenset(payload.links)
@@ -95,23 +108,27 @@ def change_lines(changes: ScopeChanges, previous_links: dict) -> Iterator[Report
             reason += f"{len(before - after)} removed"
         else:
             reason = "name, class or birth date differs from the last published"
-        yield ReportLine("changed", "eleve", payload.id, reason, **where)
-    for eleve_id in changes.eleves_removed:
-        yield ReportLine(
-            "removed",
-            "eleve",
-            eleve_id,
-            "absent from the full export, or left the school",
-            **where,
-        )
-    for responsable_id in changes.responsables_removed:
-        yield ReportLine(
-            "removed",
-            "responsable",
-            responsable_id,
-            "legal representative of no pupil in any school of the source",
-            **where,
-        )
+        reasons.append(reason)
+    yield (
+        "changed",
+        "eleve",
+        [payload.id for payload in changes.eleves_changed],
+        reasons,
+    )
+    removed = changes.eleves_removed
+    yield (
+        "removed",
+        "eleve",
+        list(removed),
+        ["absent from the full export, or left the school"] * len(removed),
+    )
+    removed = changes.responsables_removed
+    yield (
+        "removed",
+        "responsable",
+        list(removed),
+        ["legal representative of no pupil in any school of the source"] * len(removed),
+    )
 
 
 async def start_import(
@@ -174,32 +191,56 @@ class ReportWriter:
 
     async def write(self, lines: Iterable[ReportLine]) -> None:
         """Append ``lines``; write them when more than ``buffer_lines`` wait."""
+        for line in lines:
+            self._append(
+                line.action,
+                line.entity,
+                line.source,
+                line.uai,
+                [line.entity_id],
+                [line.reason],
+            )
+        await self._flush_when_full()
+
+    async def write_changes(self, changes: ScopeChanges, previous_links: dict) -> None:
+        """Append the lines of a scope's changes (see ``change_chunks``)."""
+        scope = changes.scope
+        for action, entity, ids, reasons in change_chunks(changes, previous_links):
+            if ids:
+                self._append(action, entity, scope.source, scope.uai, ids, reasons)
+        await self._flush_when_full()
+
+    def _append(
+        self,
+        action: str,
+        entity: str,
+        source: str | None,
+        uai: str | None,
+        ids: list[str],
+        reasons: list[str],
+    ) -> None:
         chunks = self._chunks
         chunk = chunks[-1] if chunks else None
-        count = self.count
-        for line in lines:
-            count += 1
-            if chunk is None or (
-                chunk[2] != line.action
-                or chunk[3] != line.entity
-                or chunk[4] != line.source
-                or chunk[5] != line.uai
-            ):
-                chunk = (
+        if chunk is None or chunk[2:6] != (action, entity, source, uai):
+            chunks.append(
+                (
                     self.import_id,
-                    count,
-                    line.action,
-                    line.entity,
-                    line.source,
-                    line.uai,
-                    [],
-                    [],
+                    self.count + 1,
+                    action,
+                    entity,
+                    source,
+                    uai,
+                    ids,
+                    reasons,
                 )
-                chunks.append(chunk)
-            chunk[6].append(line.entity_id)
-            chunk[7].append(line.reason)
-        self._waiting += count - self.count
-        self.count = count
+            )
+        else:
+            chunk[6].extend(ids)
+            chunk[7].extend(reasons)
+        self.count += len(ids)
+        self._waiting += len(ids)
+
+    async def _flush_when_full(self) -> None:
         if self._waiting > self.buffer_lines:
             await self.flush()
 

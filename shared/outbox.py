@@ -377,14 +377,15 @@ class OutboxRelay:
         sent_events = 0
         for row in rows:
             topic = row["topic"]
+            partitions = await self._partitions(topic)
             try:
-                messages = _messages(row)
+                if topic in self._batched_topics:
+                    messages = _batched(row, partitions)
+                else:
+                    messages = _messages(row)
             except ValueError as exc:
                 await self._set_aside(connection, row["id"], exc)
                 continue
-            partitions = await self._partitions(topic)
-            if topic in self._batched_topics:
-                messages = _batched(messages, partitions)
             too_large = _first_too_large(messages)
             if too_large is not None:
                 await self._set_aside(connection, row["id"], too_large)
@@ -499,8 +500,8 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
     are the row's with the event's id, type and key. Raises ``ValueError``
     when the lines do not match ``message_count``, after an edit by hand for
     example."""
-    headers = json.loads(row["headers"])
     if row["messages"] is None:
+        headers = json.loads(row["headers"])
         return [
             (
                 row["key"].encode(),
@@ -508,7 +509,16 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
                 [(name, value.encode()) for name, value in headers.items()],
             )
         ]
+    event_headers = _EventHeaders(row)
+    return [
+        (key.encode(), payload.encode(), event_headers.of(key, event_type, event_id))
+        for key, event_type, event_id, payload in _lines(row)
+    ]
 
+
+def _lines(row: asyncpg.Record) -> list[list[str]]:
+    """Return the ``[key, type, event id, payload]`` of each line of a grouped
+    row, or raise ``ValueError``."""
     # Only "\n" ends a line: a payload may contain other line separators.
     lines = row["messages"].split("\n")
     if lines[-1] == "":
@@ -518,79 +528,87 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
             f"invalid grouped row: {len(lines)} lines for a message_count of "
             f"{row['message_count']}"
         )
-
-    # The row's headers are encoded once, in their order. Each message
-    # replaces the three that differ between events.
-    for name in ("ce_id", "ce_type", "ce_subject"):
-        headers.setdefault(name, "")
-    encoded = [(name, value.encode()) for name, value in headers.items()]
-    names = list(headers)
-    at_id, at_type, at_subject = (
-        names.index("ce_id"),
-        names.index("ce_type"),
-        names.index("ce_subject"),
-    )
-
-    messages = []
-    for number, line in enumerate(lines, start=1):
-        fields = line.split("\t", 3)
-        if len(fields) != 4:
+    fields = [line.split("\t", 3) for line in lines]
+    for number, parts in enumerate(fields, start=1):
+        if len(parts) != 4:
             raise ValueError(
                 f"invalid line {number} of a grouped row: expected key, type, "
                 "event id and payload separated by tabs"
             )
-        key, event_type, event_id, payload = fields
+    return fields
 
-        key_bytes = key.encode()
-        message_headers = encoded.copy()
-        message_headers[at_id] = ("ce_id", event_id.encode())
-        message_headers[at_type] = ("ce_type", event_type.encode())
-        message_headers[at_subject] = ("ce_subject", key_bytes)
-        messages.append((key_bytes, payload.encode(), message_headers))
-    return messages
+
+class _EventHeaders:
+    """The headers of the events of a grouped row: the row's, encoded once
+    in their order, with the three that differ between events replaced."""
+
+    def __init__(self, row: asyncpg.Record) -> None:
+        headers = json.loads(row["headers"])
+        for name in ("ce_id", "ce_type", "ce_subject"):
+            headers.setdefault(name, "")
+        self._encoded = [(name, value.encode()) for name, value in headers.items()]
+        names = list(headers)
+        self._at_id = names.index("ce_id")
+        self._at_type = names.index("ce_type")
+        self._at_subject = names.index("ce_subject")
+
+    def of(self, key: str, event_type: str, event_id: str) -> list:
+        """Return the headers of one event."""
+        headers = self._encoded.copy()
+        headers[self._at_id] = ("ce_id", event_id.encode())
+        headers[self._at_type] = ("ce_type", event_type.encode())
+        headers[self._at_subject] = ("ce_subject", key.encode())
+        return headers
 
 
 def _batched(
-    messages: list[tuple[bytes, bytes, list]], partitions: list[int]
+    row: asyncpg.Record, partitions: list[int]
 ) -> list[tuple[bytes, bytes, list]]:
-    """Return the messages of a batched topic for the events ``messages``.
+    """Return the messages of an outbox row of a batched topic.
 
     Each partition gets one message, in the order of its first event. Its
     value is the JSON array of its events' payloads, in their order. A
     partition whose events are longer than ``BATCH_MAX_BYTES`` gets several
     messages. A batch has its first event's key and headers, with
     ``ce_type`` set to ``BATCH_TYPE``. So its id is its first event's, the
-    same each time the row is relayed.
+    same each time the row is relayed. Only the first event of a batch needs
+    headers, so only those are built.
 
     NOTE: the batches depend on the topic's number of partitions. A row
     relayed again after that number changed gives other batches with other
     ids, and consumers apply those events a second time."""
-    batches: list[list[tuple[bytes, bytes, list]]] = []
-    open_batches: dict[int, list[tuple[bytes, bytes, list]]] = {}
+    if row["messages"] is None:
+        ((key, payload, headers),) = _messages(row)
+        return [_batch_message(key, [payload], headers)]
+    event_headers = _EventHeaders(row)
+    batches: list[tuple[bytes, list, list[bytes]]] = []
+    open_batches: dict[int, tuple[bytes, list, list[bytes]]] = {}
     sizes: dict[int, int] = {}
-    for message in messages:
-        partition = key_partition(message[0], partitions)
+    for key, event_type, event_id, payload in _lines(row):
+        key_bytes = key.encode()
+        value = payload.encode()
+        partition = key_partition(key_bytes, partitions)
         batch = open_batches.get(partition)
         # One byte for the comma or bracket that follows each payload.
-        size = len(message[1]) + 1
+        size = len(value) + 1
         if batch is None or sizes[partition] + size > BATCH_MAX_BYTES:
-            batch = open_batches[partition] = []
+            headers = event_headers.of(key, event_type, event_id)
+            batch = open_batches[partition] = (key_bytes, headers, [])
             sizes[partition] = 1
             batches.append(batch)
-        batch.append(message)
+        batch[2].append(value)
         sizes[partition] += size
-    return [_batch_message(batch) for batch in batches]
+    return [_batch_message(key, values, headers) for key, headers, values in batches]
 
 
 def _batch_message(
-    batch: list[tuple[bytes, bytes, list]],
+    key: bytes, values: list[bytes], headers: list
 ) -> tuple[bytes, bytes, list]:
-    key, _, headers = batch[0]
     headers = [
         (name, BATCH_TYPE.encode() if name == "ce_type" else value)
         for name, value in headers
     ]
-    return key, b"[" + b",".join(value for _, value, _ in batch) + b"]", headers
+    return key, b"[" + b",".join(values) + b"]", headers
 
 
 def _first_too_large(

@@ -156,8 +156,10 @@ async def apply_eleves_imported(
     """
     if not events:
         return
-    await repository.lock_eleves(connection, [event.eleve_id for event in events])
-    await repository.upsert_eleves(connection, events)
+    existing = await repository.lock_eleves(
+        connection, [event.eleve_id for event in events]
+    )
+    await repository.save_eleves(connection, events, existing)
     now = datetime.now(UTC)
 
     links_by_eleve: dict[str, dict[str, asyncpg.Record]] = {}

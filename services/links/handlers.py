@@ -94,7 +94,7 @@ async def apply_responsables_imported(
     statements for them all. Each responsable appears once in ``events``."""
     if not events:
         return
-    await repository.upsert_responsables(connection, events)
+    await repository.save_responsables(connection, events)
 
     rows = await repository.undecided_links_of_responsables(
         connection, [event.responsable_id for event in events]

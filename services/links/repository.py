@@ -307,11 +307,59 @@ async def record_decision(
     )
 
 
-async def upsert_responsables(
+async def save_responsables(
     connection: asyncpg.Connection, events: Sequence[ResponsableImported]
 ) -> None:
-    """Store responsable records as the source exports them today, with one
-    statement. Each id appears once."""
+    """Store responsable records as the source exports them today. Each id
+    appears once.
+
+    Those not stored yet are copied in (see ``save_eleves``); a responsable
+    that another transaction inserts meanwhile makes the copy fail, and the
+    caller's batch is delivered again."""
+    rows = await connection.fetch(
+        "SELECT responsable_id FROM responsables"
+        " WHERE responsable_id = ANY($1::text[])",
+        [event.responsable_id for event in events],
+    )
+    existing = {row["responsable_id"] for row in rows}
+    new = [event for event in events if event.responsable_id not in existing]
+    if new:
+        await connection.copy_records_to_table(
+            "responsables",
+            records=[
+                (
+                    event.responsable_id,
+                    event.academie,
+                    event.source,
+                    event.civilite,
+                    event.nom,
+                    event.prenom,
+                    event.email,
+                    event.telephone_portable,
+                )
+                for event in new
+            ],
+            columns=(
+                "responsable_id",
+                "academie",
+                "source",
+                "civilite",
+                "nom",
+                "prenom",
+                "email",
+                "telephone_portable",
+            ),
+        )
+    if len(new) < len(events):
+        await _upsert_responsables(
+            connection,
+            [event for event in events if event.responsable_id in existing],
+        )
+
+
+async def _upsert_responsables(
+    connection: asyncpg.Connection, events: Sequence[ResponsableImported]
+) -> None:
     await connection.execute(
         """
         INSERT INTO responsables (responsable_id, academie, source, civilite, nom,

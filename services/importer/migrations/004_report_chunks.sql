@@ -22,6 +22,12 @@ CREATE TABLE import_report_chunks (
     PRIMARY KEY (import_id, first_line)
 );
 
+-- A school's chunk holds kilobytes: lz4 compresses them about as well as the
+-- default pglz in a fifth of the time.
+ALTER TABLE import_report_chunks
+    ALTER COLUMN entity_ids SET COMPRESSION lz4,
+    ALTER COLUMN reasons SET COMPRESSION lz4;
+
 INSERT INTO import_report_chunks
     (import_id, first_line, action, entity, source, uai, entity_ids, reasons)
 SELECT import_id, line_number, action, entity, source, uai,

@@ -4,11 +4,13 @@ double-encoded behind a byte order mark."""
 import codecs
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from services.importer.errors import ImportFileRejected
 from services.importer.onde import MAX_LINE_BYTES, read_onde_school
 from services.importer.siecle import read_siecle_school
-from services.importer.values import texts_pass
+from services.importer.values import check_text, find_double_encoding, texts_pass
 
 from ..factories import (
     DEFAULT_CHILD,
@@ -178,10 +180,25 @@ def test_texts_pass_fine_values(values, max_lengths):
         (["Dupont", "ZoÃ©"], [100, 100]),
         (["Dupont", "Zoé"], [100, 2]),
         (["a\x00"], ()),
+        (["Dupont", "Zoe\x1f"], ()),
+        (["Dupont\x7f"], ()),
     ],
 )
 def test_texts_pass_doubtful_values_fail(values, max_lengths):
     assert not texts_pass(values, max_lengths)
+
+
+@given(st.lists(st.text(alphabet=st.sampled_from("aZ -'\t\x00\x1f\x7f\x85Ã©éÂ\u00a0"))))
+def test_texts_pass_is_each_value_checked_alone(values):
+    assert texts_pass(values) == all(map(passes_alone, values))
+
+
+def passes_alone(value: str) -> bool:
+    try:
+        check_text(value, "field", len(value))
+    except ValueError:
+        return False
+    return find_double_encoding(value) is None
 
 
 def test_siecle_control_character_in_later_record_named(tmp_path):

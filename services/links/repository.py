@@ -574,7 +574,10 @@ async def undecided_links_of_responsables(
     pupils that have a confirmed link from another source: those whose
     confirmation may carry over now that the responsable records are known.
     Ordered by pupil."""
-    return await connection.fetch(
+    # Sorted here rather than by the query: ``ORDER BY eleve_id`` let the
+    # planner walk the whole (eleve_id, responsable_id) index in order,
+    # filtering every link, rather than look the responsables up.
+    rows = await connection.fetch(
         """
         SELECT l.link_id, l.eleve_id FROM links l
         WHERE l.responsable_id = ANY($1::text[]) AND l.state = 'proposed'
@@ -585,7 +588,7 @@ async def undecided_links_of_responsables(
             OR EXISTS (SELECT 1 FROM removed_links o WHERE o.eleve_id = l.eleve_id
                        AND o.source <> l.source AND o.previous_state = 'confirmed')
           )
-        ORDER BY l.eleve_id, l.link_id
         """,
         list(responsable_ids),
     )
+    return sorted(rows, key=lambda row: (row["eleve_id"], row["link_id"]))

@@ -313,7 +313,7 @@ async def save_responsables(
     """Store responsable records as the source exports them today. Each id
     appears once.
 
-    Those not stored yet are copied in (see ``save_eleves``); a responsable
+    Those not stored yet are copied in (see ``save_eleves``). A responsable
     that another transaction inserts meanwhile makes the copy fail, and the
     caller's batch is delivered again."""
     rows = await connection.fetch(

@@ -73,19 +73,17 @@ def change_chunks(
     before the import, so that a changed pupil's line shows whether
     its links changed.
     """
-    added = changes.responsables_added
-    yield (
+    yield _same_reason(
         "added",
         "responsable",
-        [p.id for p in added],
-        ["new in the export"] * len(added),
+        [payload.id for payload in changes.responsables_added],
+        "new in the export",
     )
-    changed = changes.responsables_changed
-    yield (
+    yield _same_reason(
         "changed",
         "responsable",
-        [payload.id for payload in changed],
-        ["name, civilité or contact differs from the last published"] * len(changed),
+        [payload.id for payload in changes.responsables_changed],
+        "name, civilité or contact differs from the last published",
     )
     added = changes.eleves_added
     yield (
@@ -115,20 +113,24 @@ def change_chunks(
         [payload.id for payload in changes.eleves_changed],
         reasons,
     )
-    removed = changes.eleves_removed
-    yield (
+    yield _same_reason(
         "removed",
         "eleve",
-        list(removed),
-        ["absent from the full export, or left the school"] * len(removed),
+        list(changes.eleves_removed),
+        "absent from the full export, or left the school",
     )
-    removed = changes.responsables_removed
-    yield (
+    yield _same_reason(
         "removed",
         "responsable",
-        list(removed),
-        ["legal representative of no pupil in any school of the source"] * len(removed),
+        list(changes.responsables_removed),
+        "legal representative of no pupil in any school of the source",
     )
+
+
+def _same_reason(
+    action: str, entity: str, ids: list[str], reason: str
+) -> tuple[str, str, list[str], list[str]]:
+    return action, entity, ids, [reason] * len(ids)
 
 
 async def start_import(

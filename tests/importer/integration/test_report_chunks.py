@@ -1,7 +1,6 @@
 """Report lines stored in chunks: numbering, order, totals and holds as one
 row per line gave them, and the lines of an earlier release kept."""
 
-import shutil
 from pathlib import Path
 
 import asyncpg
@@ -14,13 +13,10 @@ from services.importer.reports import (
     load_report,
     start_import,
 )
-from shared.db import SHARED_MIGRATIONS, apply_migrations
+
+from .migrations import connect_at_release, upgrade
 
 pytestmark = pytest.mark.integration
-
-MIGRATIONS = (
-    Path(__file__).resolve().parents[3] / "services" / "importer" / "migrations"
-)
 
 LINES = [
     ReportLine("added", "responsable", "siecle:1", "new in the export", "siecle", "0"),
@@ -35,9 +31,7 @@ LINES = [
 
 @pytest.fixture
 async def connection(fresh_database_url):
-    await apply_migrations(
-        fresh_database_url, "importer", SHARED_MIGRATIONS, MIGRATIONS
-    )
+    await upgrade(fresh_database_url)
     connection = await asyncpg.connect(
         fresh_database_url, server_settings={"search_path": "importer"}
     )
@@ -100,7 +94,7 @@ async def test_consecutive_lines_of_one_kind_share_a_chunk(connection):
     ]
 
 
-async def test_totals_count_lines_and_held_lines_say_what_they_would_do(connection):
+async def test_held_report_totals_and_reasons(connection):
     import_id = await new_import(connection)
     writer = ReportWriter(connection, import_id, buffer_lines=100)
     await writer.write(LINES)
@@ -132,13 +126,8 @@ async def test_report_sample_keeps_first_lines_of_each_kind(connection):
 
 
 async def test_lines_of_an_earlier_release_are_kept(fresh_database_url, tmp_path):
-    before = tmp_path / "migrations"
-    before.mkdir()
-    for path in MIGRATIONS.glob("00[123]_*.sql"):
-        shutil.copy(path, before)
-    await apply_migrations(fresh_database_url, "importer", SHARED_MIGRATIONS, before)
-    connection = await asyncpg.connect(
-        fresh_database_url, server_settings={"search_path": "importer"}
+    connection = await connect_at_release(
+        fresh_database_url, tmp_path / "migrations", "00[123]_*.sql"
     )
     try:
         import_id = await new_import(connection)
@@ -160,9 +149,7 @@ async def test_lines_of_an_earlier_release_are_kept(fresh_database_url, tmp_path
                 for number, line in enumerate(LINES, start=1)
             ],
         )
-        applied = await apply_migrations(
-            fresh_database_url, "importer", SHARED_MIGRATIONS, MIGRATIONS
-        )
+        applied = await upgrade(fresh_database_url)
         totals = await finish_import(connection, import_id, "applied")
         report = await load_report(connection, import_id)
     finally:

@@ -1,21 +1,15 @@
 """Outbox rows that a release before the batched import topics left for the
 version 1 topics, which nothing reads any more, go to version 2."""
 
-import shutil
-from pathlib import Path
-
-import asyncpg
 import pytest
 
 from shared.contracts import Topic
-from shared.db import SHARED_MIGRATIONS, apply_migrations
 from shared.outbox import enqueue_payloads
+
+from .migrations import connect_at_release, upgrade
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = (
-    Path(__file__).resolve().parents[3] / "services" / "importer" / "migrations"
-)
 V1 = {
     Topic.RESPONSABLES: "educonnect.import.responsables.v1",
     Topic.ELEVES: "educonnect.import.eleves.v1",
@@ -23,13 +17,8 @@ V1 = {
 
 
 async def test_version_1_rows_move_to_version_2(fresh_database_url, tmp_path):
-    before = tmp_path / "migrations"
-    before.mkdir()
-    for path in MIGRATIONS.glob("00[12]_*.sql"):
-        shutil.copy(path, before)
-    await apply_migrations(fresh_database_url, "importer", SHARED_MIGRATIONS, before)
-    connection = await asyncpg.connect(
-        fresh_database_url, server_settings={"search_path": "importer"}
+    connection = await connect_at_release(
+        fresh_database_url, tmp_path / "migrations", "00[12]_*.sql"
     )
     try:
         async with connection.transaction():
@@ -48,9 +37,7 @@ async def test_version_1_rows_move_to_version_2(fresh_database_url, tmp_path):
                 source="tests",
             )
 
-        applied = await apply_migrations(
-            fresh_database_url, "importer", SHARED_MIGRATIONS, MIGRATIONS
-        )
+        applied = await upgrade(fresh_database_url)
         topics = [
             row["topic"]
             for row in await connection.fetch("SELECT topic FROM outbox ORDER BY id")

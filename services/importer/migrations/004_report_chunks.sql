@@ -28,11 +28,21 @@ ALTER TABLE import_report_chunks
     ALTER COLUMN entity_ids SET COMPRESSION lz4,
     ALTER COLUMN reasons SET COMPRESSION lz4;
 
+-- Lines stored so far become chunks too: a run of consecutive lines of one
+-- kind keeps the same difference between its line number and its rank
+-- among the lines of that kind.
 INSERT INTO import_report_chunks
     (import_id, first_line, action, entity, source, uai, entity_ids, reasons)
-SELECT import_id, line_number, action, entity, source, uai,
-       ARRAY[entity_id], ARRAY[reason]
-FROM import_report_lines;
+SELECT import_id, min(line_number), action, entity, source, uai,
+       array_agg(entity_id ORDER BY line_number),
+       array_agg(reason ORDER BY line_number)
+FROM (
+    SELECT *, line_number - row_number() OVER (
+        PARTITION BY import_id, action, entity, source, uai ORDER BY line_number
+    ) AS run
+    FROM import_report_lines
+) AS line
+GROUP BY import_id, action, entity, source, uai, run;
 
 DROP TABLE import_report_lines;
 

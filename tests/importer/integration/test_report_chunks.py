@@ -152,11 +152,25 @@ async def test_lines_of_an_earlier_release_are_kept(fresh_database_url, tmp_path
         applied = await upgrade(fresh_database_url)
         totals = await finish_import(connection, import_id, "applied")
         report = await load_report(connection, import_id)
+        chunks = await connection.fetch(
+            "SELECT first_line, entity_ids FROM import_report_chunks"
+            " WHERE import_id = $1 ORDER BY first_line",
+            import_id,
+        )
     finally:
         await connection.close()
 
     assert applied == ["004_report_chunks.sql"]
     assert list(report.lines) == LINES
+    # The same chunks as the writer makes (see the test above).
+    assert [(chunk["first_line"], chunk["entity_ids"]) for chunk in chunks] == [
+        (1, ["siecle:1", "siecle:2"]),
+        (3, ["E1"]),
+        (4, ["E2"]),
+        (5, ["E3"]),
+        (6, ["E4"]),
+        (7, ["siecle:3"]),
+    ]
     assert totals == {
         "eleve": {"added": 3, "removed": 1},
         "responsable": {"added": 2, "removed": 1},

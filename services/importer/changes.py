@@ -144,7 +144,8 @@ class ScopeChanges:
     # Responsables whose digest in the scope's snapshot changes: those
     # published, and those whose payload another scope already published.
     responsables_read: tuple[Payload, ...] = ()
-    # Ids of those of ``responsables_read`` that the scope's snapshot has.
+    # Ids of the ``responsables_read`` that the scope's snapshot already
+    # contains.
     responsables_reread: frozenset[str] = frozenset()
     responsables_left: tuple[str, ...] = ()
     responsables_removed: tuple[str, ...] = ()

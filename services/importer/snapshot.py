@@ -91,9 +91,9 @@ async def held_by_other_scopes(
 # Every write of a scope's new state, in one statement per school that
 # changed. The parts touch disjoint rows, so it does not matter that they
 # all see the state from before the statement. Rows new to a table are
-# inserted without ``ON CONFLICT``, which a first import spares a
-# speculative insertion per row. They are new: the caller read the scope's
-# snapshot and the published digests under the source's lock.
+# inserted without ``ON CONFLICT``, which saves a first import a speculative
+# insertion per row. The caller read the scope's snapshot and the published
+# digests under the source's lock, so these rows cannot exist yet.
 _SAVE_SNAPSHOT = """
 WITH eleves_added AS (
     INSERT INTO snapshot_eleves

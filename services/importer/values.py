@@ -140,8 +140,8 @@ def texts_pass(values: Sequence[str], max_lengths: Sequence[int] = ()) -> bool:
     ``max_lengths`` (when given, one per value).
 
     Then ``check_text`` and ``find_double_encoding`` pass on each value, and
-    on each value stripped, so a whole record is checked with two searches.
-    False does not mean a value is wrong: the caller checks each value then,
+    on each value stripped, so a whole record is checked with two searches
+    at most. False does not mean a value is wrong: the caller checks each value then,
     to name the one that failed.
     """
     if max_lengths:
@@ -154,7 +154,7 @@ def texts_pass(values: Sequence[str], max_lengths: Sequence[int] = ()) -> bool:
     # A space is neither a control character nor part of a double-encoded
     # pair, so no match can span two values.
     joined = " ".join(values)
-    # Printable ASCII has neither: most records are checked without a search,
+    # Printable ASCII contains neither, so most records pass without a search,
     # in a third of the time.
     if joined.isascii() and joined.isprintable():
         return True

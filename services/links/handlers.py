@@ -169,8 +169,8 @@ async def apply_eleves_imported(
         links_by_eleve.setdefault(row["eleve_id"], {})[row["responsable_id"]] = row
 
     proposed: list[repository.NewLink] = []
-    # Pairs that another source brought first: they keep their states and
-    # now follow the source that enrols the pupil.
+    # Pairs that another source brought first keep their states, and now
+    # follow the source that enrols the pupil.
     taken_over: list[repository.NewLink] = []
     removed: list[asyncpg.Record] = []
     for event in events:

@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
 
 import asyncpg
 
@@ -201,8 +202,8 @@ async def lock_links_for_decision(
 
 
 async def lock_eleves(connection: asyncpg.Connection, eleve_ids: list[str]) -> set[str]:
-    """Lock the pupils' rows until the end of the transaction, in id order,
-    and return the ids of those that exist."""
+    """Lock the pupils' rows until the end of the transaction, in id order.
+    Return the ids of the pupils found."""
     rows = await connection.fetch(
         "SELECT eleve_id FROM eleves WHERE eleve_id = ANY($1::text[])"
         " ORDER BY eleve_id FOR UPDATE",
@@ -313,9 +314,7 @@ async def save_responsables(
     """Store responsable records as the source exports them today. Each id
     appears once.
 
-    Those not stored yet are copied in (see ``save_eleves``). A responsable
-    that another transaction inserts meanwhile makes the copy fail, and the
-    caller's batch is delivered again."""
+    Those not stored yet are copied in, as ``save_eleves`` copies pupils."""
     rows = await connection.fetch(
         "SELECT responsable_id FROM responsables"
         " WHERE responsable_id = ANY($1::text[])",
@@ -326,35 +325,28 @@ async def save_responsables(
     if new:
         await connection.copy_records_to_table(
             "responsables",
-            records=[
-                (
-                    event.responsable_id,
-                    event.academie,
-                    event.source,
-                    event.civilite,
-                    event.nom,
-                    event.prenom,
-                    event.email,
-                    event.telephone_portable,
-                )
-                for event in new
-            ],
-            columns=(
-                "responsable_id",
-                "academie",
-                "source",
-                "civilite",
-                "nom",
-                "prenom",
-                "email",
-                "telephone_portable",
-            ),
+            records=map(_responsable_row, new),
+            columns=_RESPONSABLE_COLUMNS,
         )
     if len(new) < len(events):
         await _upsert_responsables(
             connection,
             [event for event in events if event.responsable_id in existing],
         )
+
+
+_RESPONSABLE_COLUMNS = (
+    "responsable_id",
+    "academie",
+    "source",
+    "civilite",
+    "nom",
+    "prenom",
+    "email",
+    "telephone_portable",
+)
+# A row of ``_RESPONSABLE_COLUMNS`` from a ``ResponsableImported``.
+_responsable_row = attrgetter(*_RESPONSABLE_COLUMNS)
 
 
 async def _upsert_responsables(
@@ -401,34 +393,17 @@ async def save_eleves(
     existing: Collection[str],
 ) -> None:
     """Store pupils as enrolled in their events' schools and classes. Each id
-    appears once; ``existing`` holds those that the caller locked, the
-    others are new.
+    appears once. ``existing`` contains the ids of those that the caller
+    locked, and the others are new.
 
-    New pupils are copied in, which costs PostgreSQL a quarter less than an
+    New pupils are copied in: a copy costs PostgreSQL a quarter less than an
     insert, and the client less than half. A pupil that another transaction
-    inserts meanwhile makes the copy fail, and the caller's batch is
-    delivered again."""
+    inserts meanwhile makes the copy fail, so the caller's batch is delivered
+    again."""
     new = [event for event in events if event.eleve_id not in existing]
     if new:
         await connection.copy_records_to_table(
-            "eleves",
-            records=[
-                (
-                    event.eleve_id,
-                    event.academie,
-                    event.ine,
-                    event.source,
-                    event.source_eleve_id,
-                    event.uai,
-                    event.classe,
-                    event.nom,
-                    event.nom_usage,
-                    event.prenom,
-                    event.date_naissance,
-                )
-                for event in new
-            ],
-            columns=_ELEVE_COLUMNS,
+            "eleves", records=map(_eleve_row, new), columns=_ELEVE_COLUMNS
         )
     if len(new) < len(events):
         await _upsert_eleves(
@@ -449,6 +424,8 @@ _ELEVE_COLUMNS = (
     "prenom",
     "date_naissance",
 )
+# A row of ``_ELEVE_COLUMNS`` from an ``EleveImported``.
+_eleve_row = attrgetter(*_ELEVE_COLUMNS)
 
 
 async def _upsert_eleves(
@@ -487,7 +464,7 @@ async def links_of_eleves(
     connection: asyncpg.Connection, eleve_ids: Sequence[str]
 ) -> list[asyncpg.Record]:
     """Return every link of these pupils, whichever source brought it."""
-    # One index scan over the ids: a join with the ids would be planned as a
+    # One index scan over the ids. A join with the ids would be planned as a
     # scan of every link while the table has no statistics yet.
     return await connection.fetch(
         "SELECT * FROM links WHERE eleve_id = ANY($1::text[])", list(eleve_ids)
@@ -497,36 +474,26 @@ async def links_of_eleves(
 async def insert_links(connection: asyncpg.Connection, rows: Sequence[NewLink]) -> None:
     """Copy in proposed links whose pupil has no link yet to their responsable.
 
-    The caller holds the pupils: it locked their rows or inserted them in
-    its transaction, and read their links after that. So a plain copy
-    suffices: no ``ON CONFLICT``, which would cost a speculative insertion
-    per row, for a first import's millions of links. A copy costs
-    PostgreSQL a quarter less than an insert, and the client less than
-    half."""
-    if not rows:
-        return
-    await connection.copy_records_to_table(
-        "links",
-        records=[
-            (
-                row.link_id,
-                row.eleve_id,
-                row.responsable_id,
-                row.academie,
-                row.source,
-                row.code_parente,
-            )
-            for row in rows
-        ],
-        columns=(
-            "link_id",
-            "eleve_id",
-            "responsable_id",
-            "academie",
-            "source",
-            "code_parente",
-        ),
-    )
+    The caller locked the pupils' rows or inserted them in its transaction,
+    then read their links. So a plain copy suffices, without the speculative
+    insertion per row that ``ON CONFLICT`` costs a first import's millions
+    of links."""
+    if rows:
+        await connection.copy_records_to_table(
+            "links", records=map(_link_row, rows), columns=_LINK_COLUMNS
+        )
+
+
+_LINK_COLUMNS = (
+    "link_id",
+    "eleve_id",
+    "responsable_id",
+    "academie",
+    "source",
+    "code_parente",
+)
+# A row of ``_LINK_COLUMNS`` from a ``NewLink``.
+_link_row = attrgetter(*_LINK_COLUMNS)
 
 
 async def update_links_source(
@@ -574,9 +541,9 @@ async def undecided_links_of_responsables(
     pupils that have a confirmed link from another source: those whose
     confirmation may carry over now that the responsable records are known.
     Ordered by pupil."""
-    # Sorted here rather than by the query: ``ORDER BY eleve_id`` let the
-    # planner walk the whole (eleve_id, responsable_id) index in order,
-    # filtering every link, rather than look the responsables up.
+    # Sorted here, not by the query: with ``ORDER BY eleve_id`` the planner
+    # sometimes read the whole (eleve_id, responsable_id) index in order and
+    # filtered every link, instead of looking the responsables up.
     rows = await connection.fetch(
         """
         SELECT l.link_id, l.eleve_id FROM links l

@@ -20,7 +20,7 @@ def collector_restored():
     gc.set_threshold(*thresholds)
 
 
-def test_objects_of_start_up_are_never_scanned_again(collector_restored):
+def test_start_up_objects_frozen(collector_restored):
     loaded = ["a list the collector tracks"]
     gc.unfreeze()
     assert any(loaded is found for found in gc.get_objects())

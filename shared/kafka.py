@@ -3,11 +3,10 @@ CloudEvents Kafka protocol binding: attributes travel as ``ce_*`` headers and
 the payload is the message value.
 https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/bindings/kafka-protocol-binding.md
 
-Also the event ids and the key partitioning of the outbox, faster than
-``uuid`` and ``aiokafka``'s own for the millions of events of an import.
+Also the key partitioning of the outbox, faster than ``aiokafka``'s own for
+the millions of events of an import.
 """
 
-import os
 import struct
 import uuid
 from datetime import UTC, datetime
@@ -69,16 +68,6 @@ def event_id_from_headers(headers: dict[str, str]) -> uuid.UUID:
     if raw is None:
         raise ValueError("message has no ce_id header; cannot deduplicate it")
     return uuid.UUID(raw)
-
-
-def new_event_id() -> str:
-    """Return a new random UUID (version 4) as text, as ``str(uuid.uuid4())``
-    does, in half its time: a run of the importer makes one per event."""
-    value = bytearray(os.urandom(16))
-    value[6] = value[6] & 0x0F | 0x40
-    value[8] = value[8] & 0x3F | 0x80
-    digits = value.hex()
-    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
 
 
 _MURMUR2_SEED = 0x9747B28C

@@ -41,7 +41,7 @@ from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from pydantic import BaseModel
 
 from shared.contracts.topics import BATCH_TYPE, BATCHED_TOPICS
-from shared.kafka import key_partition, new_event_id, typed_cloudevent_headers
+from shared.kafka import key_partition, typed_cloudevent_headers
 from shared.logging import correlation_id_var, get_logger
 
 logger = get_logger(__name__)
@@ -120,15 +120,16 @@ def _outbox_row(
 
 def _grouped_row(
     topic: str,
-    events: list[tuple[str, str, str, str]],
+    events: list[tuple[str, str, str]],
     source: str,
     correlation_id: str | None,
     time: datetime,
 ) -> tuple:
-    """Return the outbox row of ``(key, type, event id, payload)`` events of
-    one topic: one line each in ``messages``, the first event's fields and
-    headers in the other columns."""
-    key, event_type, event_id, _ = events[0]
+    """Return the outbox row of ``(key, type, payload)`` events of one topic:
+    one line each in ``messages``, the first event's fields and headers in
+    the other columns. The events' ids derive from the first's (see
+    ``grouped_event_id``)."""
+    key, event_type, _ = events[0]
     return _outbox_row(
         topic,
         key,
@@ -137,21 +138,35 @@ def _grouped_row(
         source,
         correlation_id,
         time,
-        event_id=uuid.UUID(event_id),
         messages="".join(
-            f"{key}\t{event_type}\t{event_id}\t{payload}\n"
-            for key, event_type, event_id, payload in events
+            f"{key}\t{event_type}\t{payload}\n" for key, event_type, payload in events
         ),
         message_count=len(events),
     )
 
 
+def grouped_event_id(first_event_id: str, position: int) -> str:
+    """Return the id of the event at ``position`` (0 for the first) of a
+    grouped row whose first event has the id ``first_event_id``.
+
+    The position is XORed into the id's last 48 bits, its node field, random
+    in a version 4 UUID: the ids of one row differ, keep their version and
+    variant, and are the same each time the row is relayed. A first import
+    writes millions of events: drawing an id for each, and storing it in
+    the row, cost more than deriving the ids of the few that need one.
+    """
+    node = int(first_event_id[24:], 16) ^ position
+    return f"{first_event_id[:24]}{node:012x}"
+
+
 def _groupable(key: str, event_type: str, payload: str) -> bool:
-    # A grouped event is one line of tab-separated text. An event with an
+    # A grouped event is one line of tab-separated text, whose payload has
+    # no tab (JSON escapes those in strings). An event with an
     # escape jsonb rejects (NUL, lone surrogate) stays alone, so COPY fails.
     return (
         len(payload) + 2 * len(key) <= GROUP_MAX_EVENT_CHARS
         and "\n" not in payload
+        and "\t" not in payload
         and "\\u0000" not in payload
         and "\\ud" not in payload
         and "\\uD" not in payload
@@ -224,12 +239,12 @@ async def enqueue_payloads(
     correlation_id = correlation_id_var.get()
     now = datetime.now(UTC)
     rows: list[tuple] = []
-    group: list[tuple[str, str, str, str]] = []
+    group: list[tuple[str, str, str]] = []
     group_topic = ""
 
     def close_group() -> None:
         if len(group) == 1:
-            key, event_type, _, payload = group[0]
+            key, event_type, payload = group[0]
             rows.append(
                 _outbox_row(
                     group_topic, key, event_type, payload, source, correlation_id, now
@@ -253,7 +268,7 @@ async def enqueue_payloads(
         if group and (topic != group_topic or len(group) == GROUP_MAX_EVENTS):
             close_group()
         group_topic = topic
-        group.append((key, event_type, new_event_id(), payload))
+        group.append((key, event_type, payload))
     close_group()
     if rows:
         await connection.copy_records_to_table(
@@ -511,14 +526,21 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
         ]
     event_headers = _EventHeaders(row)
     return [
-        (key.encode(), payload.encode(), event_headers.of(key, event_type, event_id))
-        for key, event_type, event_id, payload in _lines(row)
+        (
+            fields[0].encode(),
+            fields[-1].encode(),
+            event_headers.of(
+                fields[0], fields[1], event_headers.id_of(position, fields)
+            ),
+        )
+        for position, fields in enumerate(_lines(row))
     ]
 
 
 def _lines(row: asyncpg.Record) -> list[list[str]]:
-    """Return the ``[key, type, event id, payload]`` of each line of a grouped
-    row, or raise ``ValueError``."""
+    """Return the fields of each line of a grouped row, or raise
+    ``ValueError``: ``[key, type, payload]``, or ``[key, type, event id,
+    payload]`` in a row written by a release that stored each event's id."""
     # Only "\n" ends a line: a payload may contain other line separators.
     lines = row["messages"].split("\n")
     if lines[-1] == "":
@@ -530,10 +552,10 @@ def _lines(row: asyncpg.Record) -> list[list[str]]:
         )
     fields = [line.split("\t", 3) for line in lines]
     for number, parts in enumerate(fields, start=1):
-        if len(parts) != 4:
+        if len(parts) < 3:
             raise ValueError(
-                f"invalid line {number} of a grouped row: expected key, type, "
-                "event id and payload separated by tabs"
+                f"invalid line {number} of a grouped row: expected key, type "
+                "and payload separated by tabs"
             )
     return fields
 
@@ -546,11 +568,28 @@ class _EventHeaders:
         headers = json.loads(row["headers"])
         for name in ("ce_id", "ce_type", "ce_subject"):
             headers.setdefault(name, "")
+        try:
+            self._first_id: str | None = str(uuid.UUID(headers["ce_id"]))
+        except ValueError:
+            self._first_id = None
         self._encoded = [(name, value.encode()) for name, value in headers.items()]
         names = list(headers)
         self._at_id = names.index("ce_id")
         self._at_type = names.index("ce_type")
         self._at_subject = names.index("ce_subject")
+
+    def id_of(self, position: int, fields: list[str]) -> str:
+        """Return the id of the event of ``fields``, the line at ``position``
+        (from 0) of the row. Raises ``ValueError`` when the line has no id
+        and the row's ``ce_id`` is not a UUID."""
+        if len(fields) == 4:
+            return fields[2]
+        if self._first_id is None:
+            raise ValueError(
+                "invalid grouped row: its ce_id header is not a UUID, from which"
+                " its events' ids derive"
+            )
+        return grouped_event_id(self._first_id, position)
 
     def of(self, key: str, event_type: str, event_id: str) -> list:
         """Return the headers of one event."""
@@ -584,15 +623,18 @@ def _batched(
     batches: list[tuple[bytes, list, list[bytes]]] = []
     open_batches: dict[int, tuple[bytes, list, list[bytes]]] = {}
     sizes: dict[int, int] = {}
-    for key, event_type, event_id, payload in _lines(row):
+    for position, fields in enumerate(_lines(row)):
+        key = fields[0]
         key_bytes = key.encode()
-        value = payload.encode()
+        value = fields[-1].encode()
         partition = key_partition(key_bytes, partitions)
         batch = open_batches.get(partition)
         # One byte for the comma or bracket that follows each payload.
         size = len(value) + 1
         if batch is None or sizes[partition] + size > BATCH_MAX_BYTES:
-            headers = event_headers.of(key, event_type, event_id)
+            headers = event_headers.of(
+                key, fields[1], event_headers.id_of(position, fields)
+            )
             batch = open_batches[partition] = (key_bytes, headers, [])
             sizes[partition] = 1
             batches.append(batch)

@@ -1,5 +1,5 @@
-"""The key partitioning and event ids that the outbox relay and writers use
-in place of aiokafka's and uuid's own."""
+"""The key partitioning that the outbox relay uses in place of aiokafka's
+own, and the ids of the events of a grouped outbox row."""
 
 import uuid
 
@@ -8,7 +8,8 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.kafka import key_partition, murmur2, new_event_id
+from shared.kafka import key_partition, murmur2
+from shared.outbox import grouped_event_id
 
 
 @given(st.binary(max_size=100))
@@ -32,12 +33,16 @@ def test_key_partition_matches_default_partitioner(key, count):
     )
 
 
-def test_new_event_id_is_uuid4_text():
-    ids = [new_event_id() for _ in range(10_000)]
+@given(st.uuids(version=4))
+def test_grouped_event_ids_are_distinct_uuid4_of_first(first):
+    ids = [grouped_event_id(str(first), position) for position in range(1_000)]
 
-    for text in ids[:100]:
+    assert ids[0] == str(first)
+    assert len(set(ids)) == len(ids)
+    for text in ids:
         value = uuid.UUID(text)
         assert value.version == 4
         assert value.variant == uuid.RFC_4122
         assert str(value) == text
-    assert len(set(ids)) == len(ids)
+        # Only the node field, random in a version 4 UUID, differs.
+        assert text[:24] == str(first)[:24]

@@ -208,6 +208,7 @@ async def test_grouped_events_published_one_message_each(
         (topic, key, kind, json.loads(payload)) for topic, key, kind, payload in events
     ]
     assert len({row["event_id"] for row in stored}) == 2_500
+    assert {row["event_id"].version for row in stored} == {4}
 
     ids = {row["event_id"]: row for row in stored}
     for topic in (first, second):
@@ -372,6 +373,107 @@ async def test_grouped_row_edited_by_hand_is_set_aside(fresh_database_url, local
         local_stack.kafka_bootstrap_servers, topic, 3, timeout_ms=3_000
     )
     assert [json.loads(record.value)["n"] for record in records] == [3, 4]
+
+
+async def test_grouped_row_with_invalid_id_set_aside(fresh_database_url, local_stack):
+    # The ids of a row's events derive from its ce_id header: a row whose
+    # header was edited to something else cannot be published.
+    topic = f"outbox-bad-id-{uuid.uuid4().hex}"
+    local_stack.kafka.create_topics([topic], partitions=1)
+    schema = "outbox_bad_id"
+    pool = await migrated_pool(fresh_database_url, schema)
+    try:
+        async with pool.acquire() as connection, connection.transaction():
+            for first in (0, 3):
+                await enqueue_payloads(
+                    connection,
+                    [
+                        (topic, "k", "t", json.dumps({"n": n}))
+                        for n in (first, first + 1)
+                    ],
+                    source="tests",
+                )
+        await pool.execute(
+            "UPDATE outbox SET headers = jsonb_set(headers, '{ce_id}', '\"x\"')"
+            " WHERE id = (SELECT min(id) FROM outbox)"
+        )
+        await relay_all(pool, local_stack.kafka_bootstrap_servers, schema)
+        rows = await pool.fetch(
+            "SELECT published_at IS NOT NULL AS published, failure FROM outbox"
+            " ORDER BY id"
+        )
+    finally:
+        await pool.close()
+
+    assert [row["published"] for row in rows] == [False, True]
+    assert "ce_id header is not a UUID" in rows[0]["failure"]
+    records = await consume_all(
+        local_stack.kafka_bootstrap_servers, topic, 3, timeout_ms=3_000
+    )
+    assert [json.loads(record.value)["n"] for record in records] == [3, 4]
+
+
+async def test_stored_event_ids_published(fresh_database_url, local_stack):
+    # A grouped row written by a release that stored each event's id in its
+    # line: the view and the relay give those ids, on both kinds of topic.
+    plain = f"outbox-stored-ids-{uuid.uuid4().hex}"
+    batched = f"outbox-stored-ids-batched-{uuid.uuid4().hex}"
+    local_stack.kafka.create_topics([plain, batched], partitions=1)
+    schema = "outbox_stored_ids"
+    pool = await migrated_pool(fresh_database_url, schema)
+    ids = {topic: [uuid.uuid4() for _ in range(3)] for topic in (plain, batched)}
+    try:
+        for topic, event_ids in ids.items():
+            headers = {
+                "ce_specversion": "1.0",
+                "ce_id": str(event_ids[0]),
+                "ce_source": "tests",
+                "ce_type": "t",
+                "ce_time": "2026-12-05T12:00:00+00:00",
+                "ce_subject": "k0",
+                "content-type": "application/json",
+            }
+            await pool.execute(
+                "INSERT INTO outbox (event_id, topic, key, type, headers, messages,"
+                " message_count) VALUES ($1, $2, 'k0', 't', $3::jsonb, $4, 3)",
+                event_ids[0],
+                topic,
+                json.dumps(headers),
+                "".join(
+                    f"k{n}\tt\t{event_id}\t{json.dumps({'n': n})}\n"
+                    for n, event_id in enumerate(event_ids)
+                ),
+            )
+        stored = await pool.fetch(
+            "SELECT topic, event_id, key, payload::text AS payload"
+            " FROM outbox_events ORDER BY id, position"
+        )
+        await relay_all(
+            pool,
+            local_stack.kafka_bootstrap_servers,
+            schema,
+            batched_topics=frozenset({batched}),
+        )
+    finally:
+        await pool.close()
+
+    assert [
+        (row["topic"], row["event_id"], row["key"], json.loads(row["payload"]))
+        for row in stored
+    ] == [
+        (topic, event_id, f"k{n}", {"n": n})
+        for topic, event_ids in ids.items()
+        for n, event_id in enumerate(event_ids)
+    ]
+    records = await consume_all(local_stack.kafka_bootstrap_servers, plain, 3)
+    assert [dict(record.headers)["ce_id"].decode() for record in records] == [
+        str(event_id) for event_id in ids[plain]
+    ]
+    (batch,) = await consume_all(
+        local_stack.kafka_bootstrap_servers, batched, 1, timeout_ms=3_000
+    )
+    assert dict(batch.headers)["ce_id"].decode() == str(ids[batched][0])
+    assert [event["n"] for event in json.loads(batch.value)] == [0, 1, 2]
 
 
 async def test_event_with_long_key_gets_own_row(fresh_database_url):

@@ -113,3 +113,18 @@ def key_partition(key: bytes, partitions: list[int]) -> int:
     """Return the partition of ``partitions`` (all of a topic's, sorted) that
     Kafka's default partitioner gives a message with ``key``."""
     return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+
+
+def batch_event_id(batch_id: uuid.UUID, position: int) -> uuid.UUID:
+    """Return the id of the event at ``position`` (0 for the first) of a
+    message of a batched topic whose ``ce_id`` is ``batch_id``: the batch's
+    id for its first event, a version 5 UUID of the batch's id and the
+    position for the others.
+
+    A subscriber that records each event it applied, rather than each batch,
+    records these ids. They are the same each time the relay publishes the
+    batch. Those of version 5 never equal a producer's ids, of version 4.
+    """
+    if position == 0:
+        return batch_id
+    return uuid.uuid5(batch_id, str(position))

@@ -30,7 +30,7 @@ transaction committing late could fall under.
 import asyncio
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 
 import asyncpg
@@ -40,7 +40,7 @@ from aiokafka.producer.message_accumulator import BatchBuilder
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from pydantic import BaseModel
 
-from shared.contracts.topics import BATCH_TYPE, BATCHED_TOPICS
+from shared.contracts.topics import BATCH_TYPES
 from shared.kafka import key_partition, typed_cloudevent_headers
 from shared.logging import correlation_id_var, get_logger
 
@@ -289,21 +289,21 @@ class OutboxRelay:
         batch_size: int = 500,
         poll_interval: float = 0.2,
         max_batch_bytes: int = 16_384,
-        batched_topics: frozenset[str] = BATCHED_TOPICS,
+        batch_types: Mapping[str, str] = BATCH_TYPES,
     ) -> None:
         """Set up a relay that reads ``batch_size`` events per transaction,
         or one row when its group has more. The producer groups messages of
         one partition in Kafka batches of up to ``max_batch_bytes`` (the
-        aiokafka default unless given). On ``batched_topics``, the events of
-        a row that share a partition go in one message (see
-        ``shared.contracts.topics``)."""
+        aiokafka default unless given). On a topic of ``batch_types``, the
+        events of a row that share a partition go in one message, whose
+        ``ce_type`` is the topic's there (see ``shared.contracts.topics``)."""
         self._pool = pool
         self._bootstrap_servers = bootstrap_servers
         self._schema = schema
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._max_batch_bytes = max_batch_bytes
-        self._batched_topics = batched_topics
+        self._batch_types = batch_types
         self._producer: AIOKafkaProducer | None = None
         self._task: asyncio.Task | None = None
         self._stopping = asyncio.Event()
@@ -394,8 +394,9 @@ class OutboxRelay:
             topic = row["topic"]
             partitions = await self._partitions(topic)
             try:
-                if topic in self._batched_topics:
-                    messages = _batched(row, partitions)
+                batch_type = self._batch_types.get(topic)
+                if batch_type is not None:
+                    messages = _batched(row, partitions, batch_type)
                 else:
                     messages = _messages(row)
             except ValueError as exc:
@@ -601,7 +602,7 @@ class _EventHeaders:
 
 
 def _batched(
-    row: asyncpg.Record, partitions: list[int]
+    row: asyncpg.Record, partitions: list[int], batch_type: str
 ) -> list[tuple[bytes, bytes, list]]:
     """Return the messages of an outbox row of a batched topic.
 
@@ -609,7 +610,7 @@ def _batched(
     value is the JSON array of its events' payloads, in their order. A
     partition whose events are longer than ``BATCH_MAX_BYTES`` gets several
     messages. A batch has its first event's key and headers, with
-    ``ce_type`` set to ``BATCH_TYPE``. So its id is its first event's, the
+    ``ce_type`` set to ``batch_type``. So its id is its first event's, the
     same each time the row is relayed. Only the first event of a batch needs
     headers, so only those are built.
 
@@ -618,7 +619,7 @@ def _batched(
     ids, and consumers apply those events a second time."""
     if row["messages"] is None:
         ((key, payload, headers),) = _messages(row)
-        return [_batch_message(key, [payload], headers)]
+        return [_batch_message(key, [payload], headers, batch_type)]
     event_headers = _EventHeaders(row)
     batches: list[tuple[bytes, list, list[bytes]]] = []
     open_batches: dict[int, tuple[bytes, list, list[bytes]]] = {}
@@ -640,14 +641,17 @@ def _batched(
             batches.append(batch)
         batch[2].append(value)
         sizes[partition] += size
-    return [_batch_message(key, values, headers) for key, headers, values in batches]
+    return [
+        _batch_message(key, values, headers, batch_type)
+        for key, headers, values in batches
+    ]
 
 
 def _batch_message(
-    key: bytes, values: list[bytes], headers: list
+    key: bytes, values: list[bytes], headers: list, batch_type: str
 ) -> tuple[bytes, bytes, list]:
     headers = [
-        (name, BATCH_TYPE.encode() if name == "ce_type" else value)
+        (name, batch_type.encode() if name == "ce_type" else value)
         for name, value in headers
     ]
     return key, b"[" + b",".join(values) + b"]", headers

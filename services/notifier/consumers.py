@@ -2,8 +2,10 @@
 and close correction cases with their mails, and the identity service's
 account messages, each of which queues one mail.
 
-Each message is handled in one transaction with the record of its ``ce_id``
-(see ``shared.inbox``), so a redelivered event queues nothing twice. The
+Each event is handled in one transaction with the record of its id (see
+``shared.inbox``), so a redelivered event queues nothing twice. A message of
+the links topic carries a batch of events, identified by the batch's id and
+their position in it (see ``shared.kafka.batch_event_id``). The
 ``ConsumerPolicy`` middleware decides what a failure means: a message that
 can never be processed goes to the dead letters and is acknowledged, anything
 else is delivered again after a pause.
@@ -13,6 +15,7 @@ import asyncio
 import json
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import structlog
@@ -37,8 +40,8 @@ from services.notifier.handlers import (
     handle_link_event,
 )
 from services.notifier.mail_queue import MailQueue
-from shared.contracts import LinkEvent, Topic
-from shared.kafka import CORRELATION_HEADER, event_id_from_headers
+from shared.contracts import LinkBatch, LinkEvent, Topic
+from shared.kafka import CORRELATION_HEADER, batch_event_id, event_id_from_headers
 from shared.logging import correlation_id_var, get_logger, new_correlation_id
 
 logger = get_logger(__name__)
@@ -80,21 +83,7 @@ def build_router(
         middlewares=[ConsumerPolicy(dead_letters, retry_delay_seconds)]
     )
 
-    @router.subscriber(
-        Topic.LINKS,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
-    async def on_link_event(event: LinkEvent, message: KafkaMessage) -> None:
-        """Queue the refusal mail of a ``LinkRefused`` and open its case,
-        close the case of a withdrawn or corrected refusal with a notice, and
-        record every other link event as processed without a mail."""
-        try:
-            event_id = event_id_from_headers(message.headers)
-        except ValueError as exc:
-            raise UnreadableMessage(str(exc)) from exc
-
+    async def apply_link_event(event: LinkEvent, event_id: UUID) -> None:
         outcome = await handle_link_event(
             event,
             event_id,
@@ -117,6 +106,41 @@ def build_router(
             log.info("link_event_handled", outcome=outcome.value)
         if outcome in (Outcome.QUEUED, Outcome.CLOSED):
             on_mail_queued()
+
+    @router.subscriber(
+        Topic.LINKS,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_link_batch(events: LinkBatch, message: KafkaMessage) -> None:
+        """For each event of the batch, in its order: queue the refusal mail
+        of a ``LinkRefused`` and open its case, close the case of a withdrawn
+        or corrected refusal with a notice, and record every other link event
+        as processed without a mail."""
+        try:
+            batch_id = event_id_from_headers(message.headers)
+        except ValueError as exc:
+            raise UnreadableMessage(str(exc)) from exc
+        for position, event in enumerate(events):
+            await apply_link_event(event, batch_event_id(batch_id, position))
+
+    # NOTE: links no longer writes to the topic of one event per message. This
+    # subscriber can go once no notifier group has messages left to read there.
+    @router.subscriber(
+        Topic.LINKS_V1,
+        group_id=group_id,
+        auto_offset_reset="earliest",
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+    )
+    async def on_link_event(event: LinkEvent, message: KafkaMessage) -> None:
+        """Apply one link event, as ``on_link_batch`` applies each of its
+        events."""
+        try:
+            event_id = event_id_from_headers(message.headers)
+        except ValueError as exc:
+            raise UnreadableMessage(str(exc)) from exc
+        await apply_link_event(event, event_id)
 
     @router.subscriber(
         ACCOUNT_MESSAGES_TOPIC,

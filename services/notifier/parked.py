@@ -18,8 +18,8 @@ from services.notifier.cases import PostgresCaseBook
 from services.notifier.directory import Directory
 from services.notifier.handlers import handle_account_message, handle_link_event
 from services.notifier.mail_queue import PostgresMailQueue
-from shared.contracts import LinkEvent, Topic
-from shared.kafka import event_id_from_headers
+from shared.contracts import LinkBatch, LinkEvent, Topic
+from shared.kafka import batch_event_id, event_id_from_headers
 from shared.logging import get_logger
 
 logger = get_logger(__name__)
@@ -180,6 +180,7 @@ async def list_dead_letters(pool: asyncpg.Pool) -> list[DeadLetterSummary]:
 
 
 _LINK_EVENTS: TypeAdapter[LinkEvent] = TypeAdapter(LinkEvent)
+_LINK_BATCHES: TypeAdapter[list[LinkEvent]] = TypeAdapter(LinkBatch)
 _ACCOUNT_MESSAGES: TypeAdapter[AccountMessage] = TypeAdapter(AccountMessage)
 
 
@@ -244,15 +245,20 @@ async def _replay(
     queue = PostgresMailQueue(pool)
     try:
         event_id = event_id_from_headers(headers)
-        if row["topic"] == Topic.LINKS:
-            await handle_link_event(
-                _LINK_EVENTS.validate_json(payload),
-                event_id,
-                queue=queue,
-                cases=PostgresCaseBook(pool),
-                directory=directory,
-                correction_days=correction_days,
-            )
+        if row["topic"] in (Topic.LINKS, Topic.LINKS_V1):
+            if row["topic"] == Topic.LINKS:
+                events = _LINK_BATCHES.validate_json(payload)
+            else:
+                events = [_LINK_EVENTS.validate_json(payload)]
+            for position, event in enumerate(events):
+                await handle_link_event(
+                    event,
+                    batch_event_id(event_id, position),
+                    queue=queue,
+                    cases=PostgresCaseBook(pool),
+                    directory=directory,
+                    correction_days=correction_days,
+                )
         elif row["topic"] == ACCOUNT_MESSAGES_TOPIC:
             await handle_account_message(
                 _ACCOUNT_MESSAGES.validate_json(payload),

@@ -198,3 +198,6 @@ LinkEvent = Annotated[
     LinkProposed | LinkConfirmed | LinkRefused | LinkRefusalWithdrawn | LinkRemoved,
     Field(discriminator="type"),
 ]
+
+# The value of one message of the links topic: its events, in their order.
+LinkBatch = Annotated[list[LinkEvent], Field(min_length=1)]

@@ -22,16 +22,19 @@ from shared.contracts.topics import Topic
 
 SCHEMA_DIR = Path(__file__).parent / "schemas"
 
+_LINK_EVENTS = (
+    events.LinkProposed,
+    events.LinkConfirmed,
+    events.LinkRefused,
+    events.LinkRefusalWithdrawn,
+    events.LinkRemoved,
+)
+
 EVENTS_BY_TOPIC: dict[Topic, tuple[type[BaseModel], ...]] = {
     Topic.RESPONSABLES: (events.ResponsableImported, events.ResponsableRemoved),
     Topic.ELEVES: (events.EleveImported, events.EleveRemoved),
-    Topic.LINKS: (
-        events.LinkProposed,
-        events.LinkConfirmed,
-        events.LinkRefused,
-        events.LinkRefusalWithdrawn,
-        events.LinkRemoved,
-    ),
+    Topic.LINKS: _LINK_EVENTS,
+    Topic.LINKS_V1: _LINK_EVENTS,
     Topic.IDENTITY_MESSAGES: (
         account_messages.OneTimeCodeRequested,
         account_messages.EmailVerificationRequested,

@@ -13,7 +13,11 @@ class Topic(StrEnum):
     # event carries the pupil's links.
     ELEVES = "educonnect.import.eleves.v2"
     # Key: eleve_id, so that every change to one pupil's links stays in order.
-    LINKS = "educonnect.links.v1"
+    # Published by links, in batches.
+    LINKS = "educonnect.links.v2"
+    # The links topic of one event per message. Links no longer publishes
+    # there; the notifier reads what an earlier release left in it.
+    LINKS_V1 = "educonnect.links.v1"
     # Key: account_id. Published by identity; carries one-time codes and reset
     # links, so access to it is restricted and its retention short.
     IDENTITY_MESSAGES = "educonnect.identity.messages.v1"
@@ -23,8 +27,17 @@ class Topic(StrEnum):
 # The events of a message all have keys of the message's partition. So one
 # key's events still follow each other on one partition. The message's own
 # key is its first event's. A first import of an académie publishes millions
-# of events: one message each cost the subscribers more than applying them.
-BATCHED_TOPICS = frozenset({Topic.RESPONSABLES, Topic.ELEVES})
-
-# The ``ce_type`` of a message of a batched topic.
+# of events: one message each cost the subscribers more than applying them,
+# and it proposes a link for each of its pupils' responsables.
+#
+# The ``ce_type`` of a message of an import topic, then of the links topic.
 BATCH_TYPE = "import.batch"
+LINK_BATCH_TYPE = "link.batch"
+
+# The batched topics, with the ``ce_type`` of their messages.
+BATCH_TYPES: dict[str, str] = {
+    Topic.RESPONSABLES: BATCH_TYPE,
+    Topic.ELEVES: BATCH_TYPE,
+    Topic.LINKS: LINK_BATCH_TYPE,
+}
+BATCHED_TOPICS = frozenset(BATCH_TYPES)

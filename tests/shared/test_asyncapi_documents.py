@@ -10,7 +10,7 @@ from shared.contracts import Topic
 SERVICES = {
     "links": {Topic.RESPONSABLES, Topic.ELEVES, Topic.LINKS},
     "identity": {Topic.RESPONSABLES, Topic.ELEVES},
-    "notifier": {Topic.LINKS, Topic.IDENTITY_MESSAGES},
+    "notifier": {Topic.LINKS, Topic.LINKS_V1, Topic.IDENTITY_MESSAGES},
 }
 
 

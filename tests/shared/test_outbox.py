@@ -256,7 +256,7 @@ async def test_batched_topic_message_per_partition(fresh_database_url, local_sta
         )
         for number in range(1_500)
     ]
-    options = {"batch_size": 1_000, "batched_topics": frozenset({topic})}
+    options = {"batch_size": 1_000, "batch_types": {topic: BATCH_TYPE}}
     servers = local_stack.kafka_bootstrap_servers
     try:
         async with pool.acquire() as connection, connection.transaction():
@@ -452,7 +452,7 @@ async def test_stored_event_ids_published(fresh_database_url, local_stack):
             pool,
             local_stack.kafka_bootstrap_servers,
             schema,
-            batched_topics=frozenset({batched}),
+            batch_types={batched: BATCH_TYPE},
         )
     finally:
         await pool.close()

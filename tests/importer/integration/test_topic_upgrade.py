@@ -32,7 +32,7 @@ async def test_version_1_rows_move_to_version_2(fresh_database_url, tmp_path):
                         '{"a":1}',
                     ),
                     (V1[Topic.ELEVES], "9900000001A", "eleve.removed", '{"a":2}'),
-                    (Topic.LINKS, "9900000001A", "link.removed", '{"a":3}'),
+                    (Topic.LINKS_V1, "9900000001A", "link.removed", '{"a":3}'),
                 ],
                 source="tests",
             )
@@ -46,4 +46,4 @@ async def test_version_1_rows_move_to_version_2(fresh_database_url, tmp_path):
         await connection.close()
 
     assert applied[0] == "003_import_topics_v2.sql"
-    assert topics == [Topic.RESPONSABLES, Topic.ELEVES, Topic.LINKS]
+    assert topics == [Topic.RESPONSABLES, Topic.ELEVES, Topic.LINKS_V1]

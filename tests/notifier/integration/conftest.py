@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from services.notifier.__main__ import MIGRATIONS
 from services.notifier.app import SCHEMA
 from shared.contracts import Topic
+from shared.contracts.topics import LINK_BATCH_TYPE
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.kafka import cloudevent_headers
 
@@ -45,7 +46,7 @@ async def producer(local_stack):
 
 async def publish_link_event(producer, event, event_id):
     """Publish ``event`` on the links topic as the links service's outbox
-    relay does, with ``event_id`` as its ``ce_id``."""
+    relay does, alone in its batch, with ``event_id`` as its ``ce_id``."""
     headers = cloudevent_headers(
         event,
         source="links",
@@ -53,9 +54,10 @@ async def publish_link_event(producer, event, event_id):
         correlation_id="notifier-integration-test",
         event_id=event_id,
     )
+    headers["ce_type"] = LINK_BATCH_TYPE
     await producer.send_and_wait(
         Topic.LINKS,
-        value=event.model_dump_json().encode(),
+        value=f"[{event.model_dump_json()}]".encode(),
         key=event.eleve_id.encode(),
         headers=[(name, value.encode()) for name, value in headers.items()],
     )

@@ -225,18 +225,21 @@ async def test_resend_of_unknown_mail_reports_it(pool):
     assert result.error == "mail 424242 not found; list parked mails with 'parked list'"
 
 
-async def test_replay_handles_fixed_dead_letter(pool):
+@pytest.mark.parametrize("topic", [Topic.LINKS, Topic.LINKS_V1])
+async def test_replay_handles_fixed_dead_letter(pool, topic):
+    # A batch of one event, or one event alone on the first links topic.
     refusal = make_refusal()
     event_id = uuid.uuid4()
     headers = {"ce_id": str(event_id), "ce_type": "link.refused"}
+    payload = refusal.model_dump_json()
     await PostgresDeadLetterStore(pool).add(
         DeadLetter(
-            topic=Topic.LINKS,
+            topic=topic,
             partition=0,
             offset=7,
             key=None,
             headers=headers,
-            payload=refusal.model_dump_json().encode(),
+            payload=(f"[{payload}]" if topic == Topic.LINKS else payload).encode(),
             reason="payload does not match the link event contract",
         )
     )
@@ -265,7 +268,7 @@ async def test_replay_keeps_unreadable_dead_letter(pool):
             offset=8,
             key=None,
             headers={"ce_id": str(uuid.uuid4())},
-            payload=b'{"type": "link.refused"}',
+            payload=b'[{"type": "link.refused"}]',
             reason="payload does not match the link event contract",
         )
     )

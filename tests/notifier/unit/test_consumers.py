@@ -7,7 +7,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from services.notifier.consumers import build_router
 from services.notifier.directory import load_directory
 from shared.contracts import Topic
-from shared.kafka import cloudevent_headers
+from shared.kafka import batch_event_id, cloudevent_headers
 
 from ..factories import make_confirmation, make_refusal
 from .fakes import FakeCaseBook, FakeDeadLetterStore, FakeMailQueue
@@ -64,12 +64,13 @@ def headers_of(event, event_id=None):
     )
 
 
-async def publish(broker, event, headers):
+async def publish(broker, event, headers, *more_events):
+    """Publish a batch of ``event`` and ``more_events`` on the links topic."""
     await broker.publish(
-        event.model_dump_json().encode(),
+        f"[{','.join(e.model_dump_json() for e in (event, *more_events))}]".encode(),
         Topic.LINKS,
         key=event.eleve_id.encode(),
-        headers=headers,
+        headers={**headers, "ce_type": "link.batch"},
     )
 
 
@@ -140,7 +141,7 @@ async def test_invalid_payload_is_dead_lettered(broker, queue, dead_letters):
     payload["eleve"]["uai"] = "not-a-uai"
 
     await broker.publish(
-        json.dumps(payload).encode(), Topic.LINKS, headers=headers_of(event)
+        json.dumps([payload]).encode(), Topic.LINKS, headers=headers_of(event)
     )
 
     assert queue.rows == []
@@ -192,3 +193,47 @@ async def test_redelivery_after_outage_queues_mail(broker, queue):
     await publish(broker, event, headers)
 
     assert len(queue.rows) == 1
+
+
+async def test_batch_events_identified_by_position(broker, queue, wakeups):
+    confirmation, refusal = make_confirmation(), make_refusal()
+    batch_id = uuid.uuid4()
+    headers = headers_of(confirmation, batch_id)
+
+    for _ in range(2):
+        await publish(broker, confirmation, headers, refusal)
+
+    refusal_id = batch_event_id(batch_id, 1)
+    assert ("notifier.refusals", batch_id) in queue.processed
+    assert [row.mail.message_id for row in queue.rows] == [
+        f"<{refusal_id}.refusal@educonnect.example>"
+    ]
+    assert wakeups.count == 1
+
+
+async def test_empty_batch_is_dead_lettered(broker, queue, dead_letters):
+    event = make_refusal()
+
+    await broker.publish(b"[]", Topic.LINKS, headers=headers_of(event))
+
+    assert queue.rows == []
+    assert len(dead_letters.letters) == 1
+    assert "at least 1 item" in dead_letters.letters[0].reason
+
+
+async def test_event_of_first_links_topic_queues_mail(broker, queue):
+    # An earlier release of links published one event per message there.
+    event = make_refusal()
+    event_id = uuid.uuid4()
+
+    for _ in range(2):
+        await broker.publish(
+            event.model_dump_json().encode(),
+            Topic.LINKS_V1,
+            key=event.eleve_id.encode(),
+            headers=headers_of(event, event_id),
+        )
+
+    assert [row.mail.message_id for row in queue.rows] == [
+        f"<{event_id}.refusal@educonnect.example>"
+    ]

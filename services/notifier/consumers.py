@@ -35,12 +35,13 @@ from services.notifier.dead_letters import DeadLetter, DeadLetterStore
 from services.notifier.directory import Directory
 from services.notifier.errors import UnreadableMessage
 from services.notifier.handlers import (
+    LinkMessage,
     Outcome,
     handle_account_message,
     handle_link_event,
 )
 from services.notifier.mail_queue import MailQueue
-from shared.contracts import LinkBatch, LinkEvent, Topic
+from shared.contracts import LinkEvent, Topic
 from shared.kafka import CORRELATION_HEADER, batch_event_id, event_id_from_headers
 from shared.logging import correlation_id_var, get_logger, new_correlation_id
 
@@ -113,11 +114,12 @@ def build_router(
         auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
-    async def on_link_batch(events: LinkBatch, message: KafkaMessage) -> None:
+    async def on_link_batch(events: LinkMessage, message: KafkaMessage) -> None:
         """For each event of the batch, in its order: queue the refusal mail
         of a ``LinkRefused`` and open its case, close the case of a withdrawn
         or corrected refusal with a notice, and record every other link event
-        as processed without a mail."""
+        as processed without a mail. A lone event, as the relay of an earlier
+        release publishes it, counts as a batch of one."""
         try:
             batch_id = event_id_from_headers(message.headers)
         except ValueError as exc:

@@ -3,7 +3,10 @@ for."""
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 from uuid import UUID
+
+from pydantic import BeforeValidator
 
 from services.notifier.account_messages import (
     ACCOUNT_MESSAGES_CONSUMER,
@@ -19,11 +22,22 @@ from services.notifier.mail import OutgoingMail, message_id_for
 from services.notifier.mail_queue import MailQueue
 from services.notifier.rendering import correction_deadline, render_refusal
 from shared.contracts import (
+    LinkBatch,
     LinkEvent,
     LinkRefusalWithdrawn,
     LinkRefused,
     LinkRemoved,
 )
+
+
+def _as_batch(value: object) -> object:
+    return [value] if isinstance(value, dict) else value
+
+
+# A message of the links topic: a batch of events, or a lone event, which the
+# relay of an earlier release publishes there and which counts as a batch of
+# one.
+LinkMessage = Annotated[LinkBatch, BeforeValidator(_as_batch)]
 
 # The inbox name under which refusal events are recorded as processed.
 REFUSALS_CONSUMER = "notifier.refusals"

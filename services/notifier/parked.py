@@ -16,9 +16,13 @@ from services.notifier.account_messages import (
 )
 from services.notifier.cases import PostgresCaseBook
 from services.notifier.directory import Directory
-from services.notifier.handlers import handle_account_message, handle_link_event
+from services.notifier.handlers import (
+    LinkMessage,
+    handle_account_message,
+    handle_link_event,
+)
 from services.notifier.mail_queue import PostgresMailQueue
-from shared.contracts import LinkBatch, LinkEvent, Topic
+from shared.contracts import LinkEvent, Topic
 from shared.kafka import batch_event_id, event_id_from_headers
 from shared.logging import get_logger
 
@@ -180,7 +184,7 @@ async def list_dead_letters(pool: asyncpg.Pool) -> list[DeadLetterSummary]:
 
 
 _LINK_EVENTS: TypeAdapter[LinkEvent] = TypeAdapter(LinkEvent)
-_LINK_BATCHES: TypeAdapter[list[LinkEvent]] = TypeAdapter(LinkBatch)
+_LINK_MESSAGES: TypeAdapter[list[LinkEvent]] = TypeAdapter(LinkMessage)
 _ACCOUNT_MESSAGES: TypeAdapter[AccountMessage] = TypeAdapter(AccountMessage)
 
 
@@ -247,7 +251,7 @@ async def _replay(
         event_id = event_id_from_headers(headers)
         if row["topic"] in (Topic.LINKS, Topic.LINKS_V1):
             if row["topic"] == Topic.LINKS:
-                events = _LINK_BATCHES.validate_json(payload)
+                events = _LINK_MESSAGES.validate_json(payload)
             else:
                 events = [_LINK_EVENTS.validate_json(payload)]
             for position, event in enumerate(events):
@@ -272,7 +276,8 @@ async def _replay(
     except ValidationError as exc:
         # Field paths only: the values may be personal data, such as an INE.
         fields = ", ".join(
-            ".".join(str(part) for part in error["loc"]) for error in exc.errors()
+            ".".join(str(part) for part in error["loc"]) or error["msg"]
+            for error in exc.errors()
         )
         return f"dead letter {letter_id} is still unreadable: invalid {fields}"
     except ValueError as exc:

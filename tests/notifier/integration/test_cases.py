@@ -225,9 +225,12 @@ async def test_resend_of_unknown_mail_reports_it(pool):
     assert result.error == "mail 424242 not found; list parked mails with 'parked list'"
 
 
-@pytest.mark.parametrize("topic", [Topic.LINKS, Topic.LINKS_V1])
-async def test_replay_handles_fixed_dead_letter(pool, topic):
-    # A batch of one event, or one event alone on the first links topic.
+@pytest.mark.parametrize(
+    ("topic", "batched"),
+    [(Topic.LINKS, True), (Topic.LINKS, False), (Topic.LINKS_V1, False)],
+    ids=["batch of one", "lone event on v2", "event on v1"],
+)
+async def test_replay_handles_fixed_dead_letter(pool, topic, batched):
     refusal = make_refusal()
     event_id = uuid.uuid4()
     headers = {"ce_id": str(event_id), "ce_type": "link.refused"}
@@ -239,7 +242,7 @@ async def test_replay_handles_fixed_dead_letter(pool, topic):
             offset=7,
             key=None,
             headers=headers,
-            payload=(f"[{payload}]" if topic == Topic.LINKS else payload).encode(),
+            payload=(f"[{payload}]" if batched else payload).encode(),
             reason="payload does not match the link event contract",
         )
     )
@@ -260,7 +263,12 @@ async def test_replay_handles_fixed_dead_letter(pool, topic):
     assert letter.replayed_at is not None
 
 
-async def test_replay_keeps_unreadable_dead_letter(pool):
+@pytest.mark.parametrize(
+    ("payload", "named"),
+    [(b'[{"type": "link.refused"}]', "0.link.refused.academie"), (b"5", "valid array")],
+    ids=["event without fields", "number"],
+)
+async def test_replay_keeps_unreadable_dead_letter(pool, payload, named):
     await PostgresDeadLetterStore(pool).add(
         DeadLetter(
             topic=Topic.LINKS,
@@ -268,7 +276,7 @@ async def test_replay_keeps_unreadable_dead_letter(pool):
             offset=8,
             key=None,
             headers={"ce_id": str(uuid.uuid4())},
-            payload=b'[{"type": "link.refused"}]',
+            payload=payload,
             reason="payload does not match the link event contract",
         )
     )
@@ -278,7 +286,7 @@ async def test_replay_keeps_unreadable_dead_letter(pool):
     )
 
     assert result.error.startswith(f"dead letter {result.id} is still unreadable")
-    assert "academie" in result.error
+    assert named in result.error
     [letter] = await list_dead_letters(pool)
     assert letter.replayed_at is None
 

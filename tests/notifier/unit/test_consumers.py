@@ -237,3 +237,21 @@ async def test_event_of_first_links_topic_queues_mail(broker, queue):
     assert [row.mail.message_id for row in queue.rows] == [
         f"<{event_id}.refusal@educonnect.example>"
     ]
+
+
+async def test_lone_event_on_batched_topic_queues_mail(broker, queue):
+    # The relay of an earlier release publishes each event alone, even on the
+    # batched links topic, while the two releases run side by side.
+    event = make_refusal()
+    event_id = uuid.uuid4()
+
+    await broker.publish(
+        event.model_dump_json().encode(),
+        Topic.LINKS,
+        key=event.eleve_id.encode(),
+        headers=headers_of(event, event_id),
+    )
+
+    assert [row.mail.message_id for row in queue.rows] == [
+        f"<{event_id}.refusal@educonnect.example>"
+    ]

@@ -117,9 +117,9 @@ def key_partition(key: bytes, partitions: list[int]) -> int:
 
 def batch_event_id(batch_id: uuid.UUID, position: int) -> uuid.UUID:
     """Return the id of the event at ``position`` (0 for the first) of a
-    message of a batched topic whose ``ce_id`` is ``batch_id``: the batch's
-    id for its first event, a version 5 UUID of the batch's id and the
-    position for the others.
+    message of a batched topic whose ``ce_id`` is ``batch_id``. The first
+    event has the batch's id. The others have the version 5 UUID of the
+    position's text in the batch's id as namespace.
 
     A subscriber that records each event it applied, rather than each batch,
     records these ids. They are the same each time the relay publishes the

@@ -115,11 +115,11 @@ def build_router(
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
     async def on_link_batch(events: LinkMessage, message: KafkaMessage) -> None:
-        """For each event of the batch, in its order: queue the refusal mail
-        of a ``LinkRefused`` and open its case, close the case of a withdrawn
-        or corrected refusal with a notice, and record every other link event
-        as processed without a mail. A lone event, as the relay of an earlier
-        release publishes it, counts as a batch of one."""
+        """Apply each event of the batch in its order. A ``LinkRefused``
+        queues its refusal mail and opens its case. A withdrawn or corrected
+        refusal closes its case with a notice. Every other link event is
+        recorded as processed, without a mail. A lone event, as the relay of
+        an earlier release publishes it, counts as a batch of one."""
         try:
             batch_id = event_id_from_headers(message.headers)
         except ValueError as exc:

@@ -15,8 +15,8 @@ class Topic(StrEnum):
     # Key: eleve_id, so that every change to one pupil's links stays in order.
     # Published by links, in batches.
     LINKS = "educonnect.links.v2"
-    # The links topic of one event per message. Links no longer publishes
-    # there; the notifier reads what an earlier release left in it.
+    # Key: eleve_id. The links topic of one event per message. Links no longer
+    # publishes there, but the notifier reads what an earlier release left.
     LINKS_V1 = "educonnect.links.v1"
     # Key: account_id. Published by identity; carries one-time codes and reset
     # links, so access to it is restricted and its retention short.
@@ -27,11 +27,12 @@ class Topic(StrEnum):
 # The events of a message all have keys of the message's partition. So one
 # key's events still follow each other on one partition. The message's own
 # key is its first event's. A first import of an académie publishes millions
-# of events: one message each cost the subscribers more than applying them,
-# and it proposes a link for each of its pupils' responsables.
+# of events, then links proposes a link for each responsable of each pupil:
+# one message each cost the subscribers more than applying them.
 #
-# The ``ce_type`` of a message of an import topic, then of the links topic.
+# The ``ce_type`` of a message of an import topic.
 BATCH_TYPE = "import.batch"
+# The ``ce_type`` of a message of the links topic.
 LINK_BATCH_TYPE = "link.batch"
 
 # The batched topics, with the ``ce_type`` of their messages.

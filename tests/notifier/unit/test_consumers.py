@@ -221,36 +221,23 @@ async def test_empty_batch_is_dead_lettered(broker, queue, dead_letters):
     assert "at least 1 item" in dead_letters.letters[0].reason
 
 
-async def test_event_of_first_links_topic_queues_mail(broker, queue):
-    # An earlier release of links published one event per message there.
+@pytest.mark.parametrize(
+    "topic", [Topic.LINKS_V1, Topic.LINKS], ids=["first links topic", "batched"]
+)
+async def test_lone_event_queues_mail_once(broker, queue, topic):
+    # An earlier release of links published one event per message on the
+    # first links topic, and so does its relay on the batched topic while
+    # the two releases run side by side.
     event = make_refusal()
     event_id = uuid.uuid4()
 
     for _ in range(2):
         await broker.publish(
             event.model_dump_json().encode(),
-            Topic.LINKS_V1,
+            topic,
             key=event.eleve_id.encode(),
             headers=headers_of(event, event_id),
         )
-
-    assert [row.mail.message_id for row in queue.rows] == [
-        f"<{event_id}.refusal@educonnect.example>"
-    ]
-
-
-async def test_lone_event_on_batched_topic_queues_mail(broker, queue):
-    # The relay of an earlier release publishes each event alone, even on the
-    # batched links topic, while the two releases run side by side.
-    event = make_refusal()
-    event_id = uuid.uuid4()
-
-    await broker.publish(
-        event.model_dump_json().encode(),
-        Topic.LINKS,
-        key=event.eleve_id.encode(),
-        headers=headers_of(event, event_id),
-    )
 
     assert [row.mail.message_id for row in queue.rows] == [
         f"<{event_id}.refusal@educonnect.example>"

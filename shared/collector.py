@@ -5,9 +5,8 @@ With Python's defaults, a collection of the youngest generation runs every
 Reading an import batch or a school's export allocates a few hundred
 thousand objects (an estimate) that live until it is applied, so the
 collector runs hundreds of times per batch and scans them again and again.
-In a first
-import of 100,000 pupils, the links service used 7.7 and 7.3 s of
-processor time with the settings below, against 9.0 and 9.9 s without.
+In a first import of 100,000 pupils, the links service used 7.7 and 7.3 s
+of processor time with the settings below, against 9.0 and 9.9 s without.
 """
 
 import gc

@@ -149,11 +149,11 @@ def grouped_event_id(first_event_id: str, position: int) -> str:
     """Return the id of the event at ``position`` (0 for the first) of a
     grouped row whose first event has the id ``first_event_id``.
 
-    The position is XORed into the id's last 48 bits, its node field, random
-    in a version 4 UUID: the ids of one row differ, keep their version and
-    variant, and are the same each time the row is relayed. A first import
-    writes millions of events: drawing an id for each, and storing it in
-    the row, cost more than deriving the ids of the few that need one.
+    The position is XORed into the id's last 48 bits, its node field, which
+    is random in a version 4 UUID. So the ids of one row differ, keep their
+    version and variant, and are the same each time the row is relayed. A
+    first import writes millions of events, and drawing and storing an id
+    for each cost more than deriving the ids of the few that need one.
     """
     node = int(first_event_id[24:], 16) ^ position
     return f"{first_event_id[:24]}{node:012x}"
@@ -526,16 +526,13 @@ def _messages(row: asyncpg.Record) -> list[tuple[bytes, bytes, list]]:
             )
         ]
     event_headers = _EventHeaders(row)
-    return [
-        (
-            fields[0].encode(),
-            fields[-1].encode(),
-            event_headers.of(
-                fields[0], fields[1], event_headers.id_of(position, fields)
-            ),
-        )
-        for position, fields in enumerate(_lines(row))
-    ]
+    messages = []
+    for position, fields in enumerate(_lines(row)):
+        key, event_type, payload = fields[0], fields[1], fields[-1]
+        event_id = event_headers.id_of(position, fields)
+        headers = event_headers.of(key, event_type, event_id)
+        messages.append((key.encode(), payload.encode(), headers))
+    return messages
 
 
 def _lines(row: asyncpg.Record) -> list[list[str]]:

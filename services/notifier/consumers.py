@@ -120,10 +120,7 @@ def build_router(
         refusal closes its case with a notice. Every other link event is
         recorded as processed, without a mail. A lone event, as the relay of
         an earlier release publishes it, counts as a batch of one."""
-        try:
-            batch_id = event_id_from_headers(message.headers)
-        except ValueError as exc:
-            raise UnreadableMessage(str(exc)) from exc
+        batch_id = _message_id(message)
         for position, event in enumerate(events):
             await apply_link_event(event, batch_event_id(batch_id, position))
 
@@ -138,11 +135,7 @@ def build_router(
     async def on_link_event(event: LinkEvent, message: KafkaMessage) -> None:
         """Apply one link event, as ``on_link_batch`` applies each of its
         events."""
-        try:
-            event_id = event_id_from_headers(message.headers)
-        except ValueError as exc:
-            raise UnreadableMessage(str(exc)) from exc
-        await apply_link_event(event, event_id)
+        await apply_link_event(event, _message_id(message))
 
     @router.subscriber(
         ACCOUNT_MESSAGES_TOPIC,
@@ -154,14 +147,9 @@ def build_router(
         account_message: AccountMessage, message: KafkaMessage
     ) -> None:
         """Queue the mail that the identity service requests."""
-        try:
-            event_id = event_id_from_headers(message.headers)
-        except ValueError as exc:
-            raise UnreadableMessage(str(exc)) from exc
-
         outcome = await handle_account_message(
             account_message,
-            event_id,
+            _message_id(message),
             queue=queue,
             now=clock(),
             sms_gateway_domain=sms_gateway_domain,
@@ -183,6 +171,15 @@ def build_router(
             on_mail_queued()
 
     return router
+
+
+def _message_id(message: KafkaMessage) -> UUID:
+    """Return the message's ``ce_id``. Raises ``UnreadableMessage`` when it is
+    missing or not a UUID."""
+    try:
+        return event_id_from_headers(message.headers)
+    except ValueError as exc:
+        raise UnreadableMessage(str(exc)) from exc
 
 
 class ConsumerPolicy:

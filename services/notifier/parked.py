@@ -183,7 +183,7 @@ async def list_dead_letters(pool: asyncpg.Pool) -> list[DeadLetterSummary]:
     ]
 
 
-_LINK_EVENTS: TypeAdapter[LinkEvent] = TypeAdapter(LinkEvent)
+# A lone event, as on the first links topic, reads as a batch of one.
 _LINK_MESSAGES: TypeAdapter[list[LinkEvent]] = TypeAdapter(LinkMessage)
 _ACCOUNT_MESSAGES: TypeAdapter[AccountMessage] = TypeAdapter(AccountMessage)
 
@@ -250,10 +250,7 @@ async def _replay(
     try:
         event_id = event_id_from_headers(headers)
         if row["topic"] in (Topic.LINKS, Topic.LINKS_V1):
-            if row["topic"] == Topic.LINKS:
-                events = _LINK_MESSAGES.validate_json(payload)
-            else:
-                events = [_LINK_EVENTS.validate_json(payload)]
+            events = _LINK_MESSAGES.validate_json(payload)
             for position, event in enumerate(events):
                 await handle_link_event(
                     event,

@@ -100,7 +100,7 @@ ImportEvent = Annotated[
 ]
 
 # The value of one message of an import topic: its events, in the order to
-# apply them (see ``shared.contracts.topics.BATCHED_TOPICS``).
+# apply them (see ``shared.contracts.topics.BATCH_TYPES``).
 ImportBatch = Annotated[list[ImportEvent], Field(min_length=1)]
 
 

@@ -41,4 +41,3 @@ BATCH_TYPES: dict[str, str] = {
     Topic.ELEVES: BATCH_TYPE,
     Topic.LINKS: LINK_BATCH_TYPE,
 }
-BATCHED_TOPICS = frozenset(BATCH_TYPES)

@@ -1,5 +1,5 @@
 """The key partitioning that the outbox relay uses in place of aiokafka's
-own, and the ids of the events of a grouped outbox row."""
+own, and the ids of the events of a grouped outbox row and of a batch."""
 
 import uuid
 
@@ -8,7 +8,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.kafka import key_partition, murmur2
+from shared.kafka import batch_event_id, key_partition, murmur2
 from shared.outbox import grouped_event_id
 
 
@@ -34,7 +34,7 @@ def test_key_partition_matches_default_partitioner(key, count):
 
 
 @given(st.uuids(version=4))
-def test_grouped_event_ids_are_distinct_uuid4_of_first(first):
+def test_grouped_event_ids_distinct_uuid4(first):
     ids = [grouped_event_id(str(first), position) for position in range(1_000)]
 
     assert ids[0] == str(first)
@@ -46,3 +46,14 @@ def test_grouped_event_ids_are_distinct_uuid4_of_first(first):
         assert str(value) == text
         # Only the node field, random in a version 4 UUID, differs.
         assert text[:24] == str(first)[:24]
+
+
+@given(st.uuids(version=4))
+def test_batch_event_ids_distinct_uuid5(batch_id):
+    ids = [batch_event_id(batch_id, position) for position in range(1_000)]
+
+    assert ids[0] == batch_id
+    assert len(set(ids)) == len(ids)
+    assert {value.version for value in ids[1:]} == {5}
+    # The same each time: a redelivered batch gives its events the same ids.
+    assert ids == [batch_event_id(batch_id, position) for position in range(1_000)]

@@ -7,6 +7,7 @@ from faststream.kafka import KafkaBroker, TestKafkaBroker
 from services.notifier.consumers import build_router
 from services.notifier.directory import load_directory
 from shared.contracts import Topic
+from shared.contracts.topics import LINK_BATCH_TYPE
 from shared.kafka import batch_event_id, cloudevent_headers
 
 from ..factories import make_confirmation, make_refusal
@@ -70,7 +71,7 @@ async def publish(broker, event, headers, *more_events):
         f"[{','.join(e.model_dump_json() for e in (event, *more_events))}]".encode(),
         Topic.LINKS,
         key=event.eleve_id.encode(),
-        headers={**headers, "ce_type": "link.batch"},
+        headers={**headers, "ce_type": LINK_BATCH_TYPE},
     )
 
 

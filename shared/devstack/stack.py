@@ -23,10 +23,12 @@ from shared.devstack.processes import ManagedProcess, run_command
 
 logger = logging.getLogger(__name__)
 
-# The topics of the event contracts, created when the broker starts, with as many
-# partitions as a production topic has at least, so that replicas of a consumer
-# group share them.
-TOPIC_PARTITIONS = 3
+# The topics of the event contracts, created when the broker starts, with the
+# partition count of ``deploy/``. Six partitions split evenly between two or
+# three replicas of a consumer group. With three, one of two links processes
+# held two partitions of each topic and worked alone for the last 18 s of a
+# first import of 1,000,000 pupils (see bench/README.md).
+TOPIC_PARTITIONS = 6
 
 
 @dataclass(frozen=True)

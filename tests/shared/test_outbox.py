@@ -12,7 +12,13 @@ from shared.contracts.events import ResponsableRemoved
 from shared.contracts.topics import BATCH_TYPE
 from shared.db import SHARED_MIGRATIONS, apply_migrations, create_pool
 from shared.kafka import key_partition
-from shared.outbox import BATCH_MAX_BYTES, OutboxRelay, enqueue, enqueue_payloads
+from shared.outbox import (
+    BATCH_MAX_BYTES,
+    GROUP_MAX_EVENTS,
+    OutboxRelay,
+    enqueue,
+    enqueue_payloads,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -161,17 +167,20 @@ async def consume_all(
 async def test_grouped_events_published_one_message_each(
     fresh_database_url, local_stack
 ):
-    # 2,500 events of two topics, interleaved in runs, some keys repeated:
-    # each run of one topic shares rows of at most GROUP_MAX_EVENTS events,
-    # and a relay batch of 700 events is smaller than a full row.
+    # Events of two topics, interleaved in runs a little longer than a row,
+    # some keys repeated. Each run of one topic shares rows of at most
+    # GROUP_MAX_EVENTS events. A relay batch of 700 events is smaller than a
+    # full row.
     first = f"outbox-grouped-a-{uuid.uuid4().hex}"
     second = f"outbox-grouped-b-{uuid.uuid4().hex}"
     local_stack.kafka.create_topics([first, second], partitions=3)
     schema = "outbox_grouped"
     pool = await migrated_pool(fresh_database_url, schema)
     events = []
-    for number in range(2_500):
-        topic = first if (number // 1_200) % 2 == 0 else second
+    run = GROUP_MAX_EVENTS + 200
+    total = 2 * run + 100
+    for number in range(total):
+        topic = first if (number // run) % 2 == 0 else second
         payload = json.dumps({"n": number, "text": "é\u2028\r fin"}, ensure_ascii=False)
         events.append((topic, f"key-{number % 37}", f"type.{number % 3}", payload))
     try:
@@ -192,12 +201,12 @@ async def test_grouped_events_published_one_message_each(
         await pool.close()
 
     # The relay's background loop may publish some batches before drain().
-    assert written == 2_500
+    assert written == total
     assert pending == 0
     assert [(row["topic"], row["message_count"]) for row in rows] == [
-        (first, 1_000),
+        (first, GROUP_MAX_EVENTS),
         (first, 200),
-        (second, 1_000),
+        (second, GROUP_MAX_EVENTS),
         (second, 200),
         (first, 100),
     ]
@@ -207,7 +216,7 @@ async def test_grouped_events_published_one_message_each(
     ] == [
         (topic, key, kind, json.loads(payload)) for topic, key, kind, payload in events
     ]
-    assert len({row["event_id"] for row in stored}) == 2_500
+    assert len({row["event_id"] for row in stored}) == total
     assert {row["event_id"].version for row in stored} == {4}
 
     ids = {row["event_id"]: row for row in stored}

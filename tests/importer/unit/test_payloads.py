@@ -3,11 +3,13 @@ events' models, byte for byte, so digests and published payloads agree with
 the contract whichever way they are made."""
 
 import pickle
+from array import array
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.importer.mapping import eleve_payload, responsable_payload
+from services.importer.changes import ExportComparison
+from services.importer.mapping import Payload, eleve_payload, responsable_payload
 from services.importer.records import EleveRecord, LinkRecord, ResponsableRecord
 from shared.contracts.events import EleveImported, EleveLink, ResponsableImported
 
@@ -88,9 +90,31 @@ def test_responsable_payload_is_event_json(record):
     assert payload.json == event.model_dump_json()
 
 
-@given(PUPILS)
-def test_payload_survives_pickling(record):
-    # Reader workers send payloads to the run's process pickled.
-    payload = eleve_payload(record, "versailles", "siecle", "0999101E")
+@given(st.lists(PUPILS, max_size=5), st.lists(RESPONSABLES, max_size=5))
+def test_comparison_survives_pickling(pupils, responsables):
+    # Reader workers send their comparisons to the run's process pickled,
+    # one column of payload fields at a time.
+    comparison = ExportComparison(
+        source="siecle",
+        uai="0999101E",
+        eleve_count=len(pupils),
+        eleves=tuple(
+            eleve_payload(record, "versailles", "siecle", "0999101E")
+            for record in pupils
+        ),
+        responsables=tuple(
+            responsable_payload(record, "versailles", "siecle")
+            for record in responsables
+        ),
+        eleves_removed=("1234567890A",),
+        responsables_left=("siecle:7",),
+        ine_hashes=array("q", [3, -5]),
+    )
 
-    assert pickle.loads(pickle.dumps(payload)) == payload
+    received = pickle.loads(pickle.dumps(comparison))
+
+    assert received == comparison
+    assert all(
+        type(payload) is Payload
+        for payload in (*received.eleves, *received.responsables)
+    )

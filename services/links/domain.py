@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Literal
 
+from asyncpg.pgproto.pgproto import UUID as FastUUID
+
 from shared.names import email_key, name_key, phone_key
 
 Choice = Literal["confirm", "refuse"]
@@ -35,11 +37,20 @@ class LinkState(StrEnum):
 def link_id_for(eleve_id: str, responsable_id: str) -> uuid.UUID:
     """Return the id of the link between a pupil and a responsable: the
     version 5 UUID of the pair in ``_LINK_NAMESPACE``, as ``uuid.uuid5``
-    gives it. A first import computes millions: hashing here takes 2.8 µs a
-    link, ``uuid.uuid5`` 4.5 µs."""
+    gives it.
+
+    A first import computes millions. The result is asyncpg's ``UUID``, a
+    subclass of ``uuid.UUID`` written in C. On the development machine it
+    took 0.86 µs to build and 0.05 µs to write as text, against 1.43 µs and
+    0.57 µs for ``uuid.UUID``; ``uuid.uuid5`` takes more still."""
     name = f"{eleve_id}\x1f{responsable_id}".encode()
-    digest = hashlib.sha1(_LINK_NAMESPACE_BYTES + name, usedforsecurity=False)
-    return uuid.UUID(bytes=digest.digest()[:16], version=5)
+    digest = bytearray(
+        hashlib.sha1(_LINK_NAMESPACE_BYTES + name, usedforsecurity=False).digest()[:16]
+    )
+    # The version (5) and the variant of RFC 4122, as ``uuid.UUID`` sets them.
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    return FastUUID(bytes(digest))
 
 
 @dataclass(frozen=True)

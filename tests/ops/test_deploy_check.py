@@ -11,6 +11,9 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from shared.contracts import Topic
+from shared.devstack.stack import TOPIC_PARTITIONS
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 
@@ -47,6 +50,18 @@ def test_check_script_validates_compose_and_overlays() -> None:
     for target in ("base", "overlays/dev", "overlays/production"):
         assert f"== deploy/k8s/{target}\n" in output
     assert output.count("Invalid: 0, Errors: 0, Skipped: 0") == 3
+
+
+def test_compose_creates_every_topic() -> None:
+    # The compose broker does not create topics on first use, so the topic
+    # job must create each topic of the contracts, with the local stack's
+    # partition count.
+    compose = (DEPLOY / "compose.yaml").read_text()
+    loop = next(line for line in compose.splitlines() if "for topic in" in line)
+    created = loop.split(" in ", 1)[1].split(";")[0].split()
+
+    assert sorted(created) == sorted(str(topic) for topic in Topic)
+    assert f"--partitions {TOPIC_PARTITIONS} " in compose
 
 
 INT_OR_STRING_REF = "#/definitions/io.k8s.apimachinery.pkg.util.intstr.IntOrString"

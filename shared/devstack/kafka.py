@@ -154,6 +154,10 @@ class KafkaBroker:
         self.stop()
 
     @property
+    def _data_dir(self) -> Path:
+        return self.workdir / "data"
+
+    @property
     def bootstrap_servers(self) -> str:
         return f"{LOOPBACK}:{self.port}"
 
@@ -170,6 +174,9 @@ class KafkaBroker:
         lib_dir = ensure_kafka_jars(self.cache_dir)
 
         self.workdir.mkdir(parents=True, exist_ok=True)
+        # A broker started before in the same folder left its storage, which
+        # the format below rejects: its cluster id is not the new one.
+        shutil.rmtree(self._data_dir, ignore_errors=True)
         self.port = free_port()
         self.controller_port = free_port()
         while self.controller_port == self.port:
@@ -263,7 +270,7 @@ class KafkaBroker:
             "listener.security.protocol.map": (
                 "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
             ),
-            "log.dirs": str(self.workdir / "data"),
+            "log.dirs": str(self._data_dir),
             "num.partitions": "3",
             "auto.create.topics.enable": "true",
             "group.initial.rebalance.delay.ms": "0",

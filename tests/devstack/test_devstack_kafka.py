@@ -4,6 +4,8 @@ import uuid
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from shared.devstack.kafka import KafkaBroker
+
 pytestmark = pytest.mark.integration
 
 
@@ -40,3 +42,9 @@ def test_kafka_listens_on_loopback_only(devstack):
     assert f"listeners=PLAINTEXT://{devstack.kafka_bootstrap_servers}," in config
     assert "0.0.0.0" not in config
     assert devstack.kafka_bootstrap_servers.startswith("127.0.0.1:")
+
+
+def test_kafka_starts_again_in_same_folder(tmp_path):
+    for _ in range(2):
+        with KafkaBroker(tmp_path / "kafka") as broker:
+            assert broker.bootstrap_servers.startswith("127.0.0.1:")

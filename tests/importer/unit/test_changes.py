@@ -1,6 +1,8 @@
 import json
 from datetime import date
 
+import pytest
+
 from services.importer.changes import (
     Scope,
     ScopeChanges,
@@ -15,6 +17,7 @@ from services.importer.records import (
     ResponsableRecord,
     SchoolExport,
 )
+from services.importer.snapshot import joined_ids
 from shared.contracts import Topic
 
 SCOPE = Scope("versailles", "siecle", "0999101E")
@@ -243,3 +246,17 @@ def test_delta_removes_only_pupils_named_as_left():
     assert named.eleves_removed == ("9900000015S",)
     assert named.responsables_removed == ()
     assert named.responsables_left == ()
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [([], ""), (["siecle:1"], "siecle:1"), (("a", "b", "c"), "a\x1fb\x1fc")],
+)
+def test_joined_ids_split_back(values, expected):
+    assert joined_ids(values) == expected
+
+
+@pytest.mark.parametrize("values", [[""], ["a", ""], ["a\x1fb"], ["a", "\x1f"]])
+def test_joined_ids_rejects_unsplittable(values):
+    with pytest.raises(ValueError, match="U\\+001F"):
+        joined_ids(values)

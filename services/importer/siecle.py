@@ -280,6 +280,14 @@ def _read_personne(
     location = f"element PERSONNE PERSONNE_ID={personne_id!r}"
     if personne_id in into.personnes:
         raise ImportFileRejected(path, location, "duplicate PERSONNE_ID")
+    # The snapshot stores a pupil's responsable ids separated by spaces.
+    if any(character.isspace() for character in personne_id):
+        raise ImportFileRejected(
+            path,
+            location,
+            "invalid PERSONNE_ID: it contains a blank. Correct it in the source "
+            "application",
+        )
 
     into.personnes[personne_id] = ResponsableRecord(
         responsable_id=f"siecle:{personne_id}",

@@ -335,6 +335,15 @@ def test_duplicate_personne_id_is_rejected(tmp_path):
     assert error.reason == "duplicate PERSONNE_ID"
 
 
+def test_personne_id_with_blank_is_rejected(tmp_path):
+    personnes = personne("7100 001")
+
+    error = rejection(tmp_path, responsables=responsables_xml(personnes=personnes))
+
+    assert error.location == "element PERSONNE PERSONNE_ID='7100 001'"
+    assert error.reason.startswith("invalid PERSONNE_ID: it contains a blank")
+
+
 def test_undecodable_bytes_are_rejected_with_line(tmp_path):
     text = eleves_xml().replace('encoding="ISO-8859-15"', 'encoding="UTF-8"')
     data = text.encode("utf-8").replace("Zoé".encode(), b"Zo\xff", 1)

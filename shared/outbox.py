@@ -64,9 +64,8 @@ COMPRESSION = "zstd"
 BATCH_MAX_BYTES = 256 * 1024
 
 # Events per grouped row. A row is read, published and marked in one piece.
-# The relay sends a row's events of one partition as one message of a batched
-# topic: with 6 partitions, a message carries about 330 of them, as many as
-# rows of 1,000 events gave with 3 partitions.
+# On a batched topic of 6 partitions, a full row then gives messages of about
+# 330 events, as rows of 1,000 gave with 3 partitions.
 GROUP_MAX_EVENTS = 2000
 # An event whose payload and key (sent twice: as the key and as ce_subject)
 # are longer gets a row of its own, so that the relay can set it aside alone

@@ -31,12 +31,10 @@ from shared.logging import correlation_id_var, get_logger
 logger = get_logger(__name__)
 
 GROUP_ID = "links"
-# Messages per batch, each of a few hundred events in a large import (an
-# outbox row's events of one partition). Each batch waits for its offset
-# commit before the next is fetched. NOTE: an estimate. In first imports of
-# 1,000,000 pupils, batches of 40 took 126.8 and 128.3 s until links applied
-# every event, and batches of 20 took 131.1 s, but two runs of one code
-# differ by up to 10 s on the development machine.
+# Messages per batch, each of a few hundred events in a large import. Each
+# batch waits for its offset commit before the next is fetched. NOTE: an
+# estimate. First imports of 1,000,000 pupils took 126.8 and 128.3 s with 40,
+# and 131.1 s with 20. Two runs of one code differ by up to 10 s.
 BATCH_SIZE = 40
 # How long a subscriber waits for a first message before it polls again.
 BATCH_TIMEOUT_MS = 200

@@ -83,6 +83,13 @@ def build_router(
     router = KafkaRouter(
         middlewares=[ConsumerPolicy(dead_letters, retry_delay_seconds)]
     )
+    # Options of every subscriber: read a new topic from its start, and
+    # acknowledge a message only once handled (ConsumerPolicy handles failures).
+    subscription = {
+        "group_id": group_id,
+        "auto_offset_reset": "earliest",
+        "ack_policy": AckPolicy.NACK_ON_ERROR,
+    }
 
     async def apply_link_event(event: LinkEvent, event_id: UUID) -> None:
         outcome = await handle_link_event(
@@ -108,12 +115,7 @@ def build_router(
         if outcome in (Outcome.QUEUED, Outcome.CLOSED):
             on_mail_queued()
 
-    @router.subscriber(
-        Topic.LINKS,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
+    @router.subscriber(Topic.LINKS, **subscription)
     async def on_link_batch(events: LinkMessage, message: KafkaMessage) -> None:
         """Apply each event of the batch in its order. A ``LinkRefused``
         queues its refusal mail and opens its case. A withdrawn or corrected
@@ -126,23 +128,13 @@ def build_router(
 
     # NOTE: links no longer writes to the topic of one event per message. This
     # subscriber can go once no notifier group has messages left to read there.
-    @router.subscriber(
-        Topic.LINKS_V1,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
+    @router.subscriber(Topic.LINKS_V1, **subscription)
     async def on_link_event(event: LinkEvent, message: KafkaMessage) -> None:
         """Apply one link event, as ``on_link_batch`` applies each of its
         events."""
         await apply_link_event(event, _message_id(message))
 
-    @router.subscriber(
-        ACCOUNT_MESSAGES_TOPIC,
-        group_id=group_id,
-        auto_offset_reset="earliest",
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-    )
+    @router.subscriber(ACCOUNT_MESSAGES_TOPIC, **subscription)
     async def on_account_message(
         account_message: AccountMessage, message: KafkaMessage
     ) -> None:

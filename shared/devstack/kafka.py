@@ -174,8 +174,8 @@ class KafkaBroker:
         lib_dir = ensure_kafka_jars(self.cache_dir)
 
         self.workdir.mkdir(parents=True, exist_ok=True)
-        # A broker started before in the same folder left its storage, which
-        # the format below rejects: its cluster id is not the new one.
+        # A broker started before in the same folder left its storage. The
+        # format below rejects it, because its cluster id differs.
         shutil.rmtree(self._data_dir, ignore_errors=True)
         self.port = free_port()
         self.controller_port = free_port()

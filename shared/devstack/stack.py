@@ -24,10 +24,8 @@ from shared.devstack.processes import ManagedProcess, run_command
 logger = logging.getLogger(__name__)
 
 # The topics of the event contracts, created when the broker starts, with the
-# partition count of ``deploy/``. Six partitions split evenly between two or
-# three replicas of a consumer group. With three, one of two links processes
-# held two of a topic's three partitions and worked alone for the last 20 s
-# of a first import of 1,000,000 pupils (see bench/README.md).
+# partition count of ``deploy/``: six split evenly between two or three
+# replicas of a consumer group (see bench/README.md, "Six partitions").
 TOPIC_PARTITIONS = 6
 
 

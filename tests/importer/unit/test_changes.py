@@ -257,6 +257,6 @@ def test_joined_ids_split_back(values, expected):
 
 
 @pytest.mark.parametrize("values", [[""], ["a", ""], ["a\x1fb"], ["a", "\x1f"]])
-def test_joined_ids_rejects_unsplittable(values):
+def test_joined_ids_rejects_empty_or_separator(values):
     with pytest.raises(ValueError, match="U\\+001F"):
         joined_ids(values)
